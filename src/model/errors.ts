@@ -55,3 +55,13 @@ function nearestParent(source: SourceRef | undefined, field: string) {
   }
   return undefined;
 }
+
+/** A name the user gave (a node, a pod) that the cluster does not have. */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+
+/** Something the input asks for that kpath does not model yet: said plainly, never guessed. */
+export class UnsupportedError extends Error {
+  override name = 'UnsupportedError';
+}

@@ -1,0 +1,59 @@
+// `npm run bench`: scale and speed numbers, reported, never asserted. Run with --expose-gc for steadier
+// memory figures. Usage: node dist/bench/run.js [--nodes N --services N --replicas N]
+import { performance } from 'node:perf_hooks';
+import { programNode } from '../src/agents/index.js';
+import { runControlPlane } from '../src/control/index.js';
+import { loadCluster } from '../src/load/index.js';
+import { printIptablesSave } from '../src/node/iptables/index.js';
+import { generateClusterYaml, type ScaleSpec } from './generate.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 20);
+
+function measure<T>(label: string, fn: () => T): T {
+  globalThis.gc?.();
+  const t0 = performance.now();
+  const r = fn();
+  const ms = performance.now() - t0;
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const heap = process.memoryUsage().heapUsed;
+  console.log(
+    `${label.padEnd(46)} ${ms.toFixed(0).padStart(8)} ms   heap ${(heap / 2 ** 20).toFixed(0).padStart(5)} MiB`,
+  );
+  return r;
+}
+
+const spec: ScaleSpec = {
+  nodes: arg('nodes', 1000),
+  services: arg('services', 10000),
+  replicas: arg('replicas', 10),
+};
+console.log(
+  `kpath bench: ${spec.nodes} nodes, ${spec.services} services, ${spec.services * spec.replicas} endpoints`,
+);
+
+const yaml = measure('generate manifests (YAML text)', () => generateClusterYaml(spec));
+console.log(`  manifests: ${(yaml.length / 2 ** 20).toFixed(1)} MiB`);
+const cluster = measure('load (parse, validate, default)', () =>
+  loadCluster([{ file: 'bench.yaml', text: yaml }]),
+);
+const state = measure('control plane (schedule, IPAM, EndpointSlices)', () => runControlPlane(cluster));
+const endpoints = state.endpointSlices.reduce((n, s) => n + s.endpoints.length, 0);
+console.log(`  pods ${state.pods.length}, services ${state.services.length}, endpoints ${endpoints}`);
+const nodeName = state.nodeInfo[0]!.name;
+const node = measure(`program one node (${nodeName}: CNI + kube-proxy)`, () => programNode(state, nodeName));
+const text = measure('render its iptables-save', () => printIptablesSave(node.host.iptables));
+console.log(`  iptables-save: ${text.split('\n').length} lines`);
+measure('program + render one node again (warm)', () =>
+  printIptablesSave(programNode(state, nodeName).host.iptables),
+);
+
+clearInterval(sampler);
+console.log(`peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
