@@ -1,0 +1,374 @@
+// Walks one iptables chain the way ipt_do_table does: rules in order, jumps push a return point, goto replaces
+// it, RETURN pops, falling off a built-in chain applies its policy. `statistic --mode random` makes a branch point.
+import type { Packet } from '../../net/packet.js';
+import type { Chain, Rule, Table, TableName } from '../../node/iptables/types.js';
+import { type MatchContext, type MatchResult, matchRule, type RecentState } from './match.js';
+import { formatRule, type StructuredRule, structureRule } from './rule.js';
+import { applyTarget, formatLogLine, type NatAction } from './target.js';
+
+/** A rule quoted as iptables-save lists it, with where it sits (1-based rule number, as `iptables -L --line-numbers`). */
+export interface RuleRef {
+  readonly table: TableName;
+  readonly chain: string;
+  readonly number: number;
+  readonly text: string;
+}
+
+export type Verdict =
+  | { readonly kind: 'ACCEPT' }
+  | { readonly kind: 'DROP' }
+  | { readonly kind: 'REJECT'; readonly with: string }
+  /** Fell off (or RETURNed from) a built-in chain: its policy decides. */
+  | { readonly kind: 'POLICY'; readonly policy: 'ACCEPT' | 'DROP' }
+  /** Fell off the user chain the traversal started in. */
+  | { readonly kind: 'RETURN' }
+  /** DNAT/SNAT/MASQUERADE: the connection gets this binding, then the packet is accepted by this table. */
+  | { readonly kind: 'NAT'; readonly action: NatAction }
+  | { readonly kind: 'UNSUPPORTED'; readonly reason: string; readonly rule?: RuleRef };
+
+export interface Branch {
+  readonly probability: number;
+  /** The rule that fires on this branch; absent when no rule of the cascade fires and the chain goes on/ends. */
+  readonly rule?: RuleRef;
+  readonly target?: string;
+}
+
+export interface BranchPoint {
+  readonly table: TableName;
+  readonly chain: string;
+  /** Rule number of the first random rule of the cascade. */
+  readonly number: number;
+  readonly branches: readonly Branch[];
+}
+
+export interface BranchTaken {
+  readonly point: BranchPoint;
+  readonly chosen: number;
+}
+
+export interface TraversalResult {
+  readonly verdict: Verdict;
+  /** The packet after MARK/CONNMARK. NAT is not applied here (it goes through conntrack). */
+  readonly packet: Packet;
+  /** Every rule that matched, in order. */
+  readonly matched: readonly RuleRef[];
+  readonly branches: readonly BranchTaken[];
+  /** Kernel log lines written by LOG rules. */
+  readonly logs: readonly string[];
+  /** NOTRACK / CT --notrack fired (raw table). */
+  readonly notrack: boolean;
+  /** TRACE fired. */
+  readonly trace: boolean;
+  readonly recent?: RecentState;
+  /** Rule ids of `statistic --mode nth` rules that counted this packet. */
+  readonly nthHits: readonly string[];
+}
+
+/** Picks a branch index; or names the DNAT destination (`10.244.1.3:8080`) the traversal must reach. */
+export type Choice = ((point: BranchPoint) => number) | { readonly dnatTo: string };
+
+const MAX_DEPTH = 64;
+
+interface Frame {
+  chain: Chain;
+  index: number;
+  /** Random decisions fixed by the branch chosen at a cascade (rule index → fires). */
+  forced: Map<number, boolean>;
+}
+
+function ref(table: Table, chain: Chain, i: number, rule: Rule): RuleRef {
+  return { table: table.name, chain: chain.name, number: i + 1, text: formatRule(chain.name, rule) };
+}
+
+const structured = new WeakMap<Rule, ReturnType<typeof structureRule>>();
+function structureCached(rule: Rule): ReturnType<typeof structureRule> {
+  let s = structured.get(rule);
+  if (!s) {
+    s = structureRule(rule);
+    structured.set(rule, s);
+  }
+  return s;
+}
+
+function targetLabel(s: StructuredRule): string | undefined {
+  return s.target?.name;
+}
+
+/** Walks a chain (and everything it jumps to) for one packet; `choice` resolves `statistic` branch points. */
+export function traverseChain(
+  table: Table,
+  chainName: string,
+  packet: Packet,
+  ctx: MatchContext,
+  choice: Choice,
+): TraversalResult {
+  if (typeof choice !== 'function') {
+    const outcomes = allOutcomes(table, chainName, packet, ctx);
+    // Without a branch point there is nothing to force.
+    if (outcomes.length === 1 && outcomes[0]) return outcomes[0].result;
+    const want = choice.dnatTo;
+    const hit = outcomes.find(
+      (o) => o.result.verdict.kind === 'NAT' && natText(o.result.verdict.action) === want,
+    );
+    if (!hit) {
+      const res = run(table, chainName, packet, ctx, () => 0);
+      return {
+        ...res,
+        verdict: { kind: 'UNSUPPORTED', reason: `no branch of ${table.name} ${chainName} DNATs to ${want}` },
+      };
+    }
+    return hit.result;
+  }
+  return run(table, chainName, packet, ctx, choice);
+}
+
+/** The `--to-destination`/`--to-source` text of a NAT action, for matching a forced choice. */
+export function natText(a: NatAction): string {
+  if (a.type === 'MASQUERADE') return 'MASQUERADE';
+  const r = a.to;
+  const addr = r.addrs
+    ? r.addrs[0].equals(r.addrs[1])
+      ? r.addrs[0].toString()
+      : `${r.addrs[0].toString()}-${r.addrs[1].toString()}`
+    : '';
+  const host = r.addrs && r.addrs[0].family === 6 && r.ports ? `[${addr}]` : addr;
+  if (!r.ports) return host;
+  const ports = r.ports[0] === r.ports[1] ? `${r.ports[0]}` : `${r.ports[0]}-${r.ports[1]}`;
+  return `${host}:${ports}`;
+}
+
+function run(
+  table: Table,
+  chainName: string,
+  packet0: Packet,
+  ctx0: MatchContext,
+  choose: (point: BranchPoint) => number,
+): TraversalResult {
+  const chains = new Map(table.chains.map((c) => [c.name, c]));
+  let packet = packet0;
+  let recent = ctx0.recent;
+  const matched: RuleRef[] = [];
+  const branches: BranchTaken[] = [];
+  const logs: string[] = [];
+  const nthHits: string[] = [];
+  let notrack = false;
+  let trace = false;
+  const done = (verdict: Verdict): TraversalResult => ({
+    verdict,
+    packet,
+    matched,
+    branches,
+    logs,
+    notrack,
+    trace,
+    ...(recent ? { recent } : {}),
+    nthHits,
+  });
+  const start = chains.get(chainName);
+  if (!start)
+    return done({ kind: 'UNSUPPORTED', reason: `chain ${chainName} does not exist in table ${table.name}` });
+  const stack: Frame[] = [{ chain: start, index: 0, forced: new Map() }];
+  const ctxFor = (chain: Chain, i: number): MatchContext => ({
+    ...ctx0,
+    ...(recent ? { recent } : {}),
+    ruleId: `${table.name}/${chain.name}/${i + 1}`,
+  });
+  const endOfStack = (): Verdict =>
+    start.policy === '-' ? { kind: 'RETURN' } : { kind: 'POLICY', policy: start.policy };
+  for (let steps = 0; steps < 1_000_000; steps++) {
+    const frame = stack[stack.length - 1];
+    if (!frame) return done(endOfStack());
+    const { chain } = frame;
+    const rule = chain.rules[frame.index];
+    if (!rule) {
+      stack.pop();
+      continue;
+    }
+    const i = frame.index;
+    const s = structureCached(rule);
+    if (!s.ok) return done({ kind: 'UNSUPPORTED', reason: s.reason, rule: ref(table, chain, i, rule) });
+    let r: MatchResult = matchRule(s.rule, packet, ctxFor(chain, i), frame.forced.get(i));
+    if (r.kind === 'random') {
+      const point = cascade(table, chain, i, packet, ctxFor);
+      const chosen = choose(point);
+      const b = point.branches[chosen];
+      if (!b)
+        return done({
+          kind: 'UNSUPPORTED',
+          reason: `branch ${chosen} does not exist`,
+          rule: ref(table, chain, i, rule),
+        });
+      branches.push({ point, chosen });
+      const fireAt = b.rule ? b.rule.number - 1 : Number.POSITIVE_INFINITY;
+      for (let j = i; j < chain.rules.length && j <= fireAt; j++) frame.forced.set(j, j === fireAt);
+      r = matchRule(s.rule, packet, ctxFor(chain, i), frame.forced.get(i));
+    }
+    frame.forced.delete(i);
+    if (r.kind === 'unsupported')
+      return done({ kind: 'UNSUPPORTED', reason: r.reason, rule: ref(table, chain, i, rule) });
+    if (r.kind === 'random')
+      return done({
+        kind: 'UNSUPPORTED',
+        reason: 'unresolved random match',
+        rule: ref(table, chain, i, rule),
+      });
+    if (r.recent) recent = r.recent;
+    if (r.nthHit) nthHits.push(r.nthHit);
+    frame.index++;
+    if (r.kind === 'nomatch') continue;
+    const here = ref(table, chain, i, rule);
+    matched.push(here);
+    const t = s.rule.target;
+    if (!t) continue;
+    if (!t.builtin) {
+      const next = chains.get(t.name);
+      if (!next)
+        return done({
+          kind: 'UNSUPPORTED',
+          reason: `target ${t.name} is neither a modelled target nor a chain of table ${table.name}`,
+          rule: here,
+        });
+      if (t.goto) stack.pop();
+      if (stack.length >= MAX_DEPTH)
+        return done({ kind: 'UNSUPPORTED', reason: 'chain nesting too deep (loop?)', rule: here });
+      stack.push({ chain: next, index: 0, forced: new Map() });
+      continue;
+    }
+    const eff = applyTarget(t, packet);
+    switch (eff.kind) {
+      case 'verdict':
+        if (eff.verdict === 'RETURN') {
+          stack.pop();
+          continue;
+        }
+        return done({ kind: eff.verdict });
+      case 'reject':
+        return done({ kind: 'REJECT', with: eff.with });
+      case 'nat':
+        return done({ kind: 'NAT', action: eff.action });
+      case 'packet':
+        packet = eff.packet;
+        continue;
+      case 'log':
+        logs.push(formatLogLine(eff.prefix, packet, ctx0.inIface, ctx0.outIface));
+        continue;
+      case 'trace':
+        trace = true;
+        continue;
+      case 'notrack':
+        notrack = true;
+        continue;
+      case 'unsupported':
+        return done({ kind: 'UNSUPPORTED', reason: eff.reason, rule: here });
+    }
+  }
+  return done({ kind: 'UNSUPPORTED', reason: 'traversal did not terminate' });
+}
+
+/**
+ * The branch point at a `statistic --mode random` rule: the rules from here on that could fire first, each with
+ * the probability that it is the first to fire (kube-proxy's cascade 1/3, 1/2, 1 gives 1/3 each), and — if the
+ * cascade can fall through — the remainder.
+ */
+function cascade(
+  table: Table,
+  chain: Chain,
+  from: number,
+  packet: Packet,
+  ctxFor: (chain: Chain, i: number) => MatchContext,
+): BranchPoint {
+  const branches: Branch[] = [];
+  let rest = 1;
+  let j = from;
+  for (; j < chain.rules.length && rest > 0; j++) {
+    const rule = chain.rules[j] as Rule;
+    const s = structureCached(rule);
+    if (!s.ok) break;
+    const r = matchRule(s.rule, packet, ctxFor(chain, j));
+    if (r.kind === 'nomatch') continue;
+    if (r.kind === 'random') {
+      const target = targetLabel(s.rule);
+      branches.push({
+        probability: rest * r.probability,
+        rule: ref(table, chain, j, rule),
+        ...(target ? { target } : {}),
+      });
+      rest *= 1 - r.probability;
+      continue;
+    }
+    if (r.kind === 'match') {
+      const target = targetLabel(s.rule);
+      branches.push({ probability: rest, rule: ref(table, chain, j, rule), ...(target ? { target } : {}) });
+      rest = 0;
+    }
+    break;
+  }
+  if (rest > 0) branches.push({ probability: rest });
+  return { table: table.name, chain: chain.name, number: from + 1, branches };
+}
+
+export interface Outcome {
+  readonly probability: number;
+  /** Branch indices chosen, in order; replay with `replayChoice(path)`. */
+  readonly path: readonly number[];
+  readonly result: TraversalResult;
+}
+
+/** Follows a recorded path of branch choices (then the first branch). */
+export function replayChoice(path: readonly number[]): (point: BranchPoint) => number {
+  let k = 0;
+  return () => path[k++] ?? 0;
+}
+
+/** A deterministic PRNG choice (mulberry32): the same seed gives the same branches. */
+export function seededChoice(seed: number): (point: BranchPoint) => number {
+  let a = seed >>> 0;
+  return (point) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const x = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    let acc = 0;
+    for (let i = 0; i < point.branches.length; i++) {
+      acc += point.branches[i]?.probability ?? 0;
+      if (x < acc) return i;
+    }
+    return point.branches.length - 1;
+  };
+}
+
+/** Every way through the chain, with its probability — like upstream kube-proxy's tracer collecting every DNAT. */
+export function allOutcomes(
+  table: Table,
+  chainName: string,
+  packet: Packet,
+  ctx: MatchContext,
+  limit = 10_000,
+): Outcome[] {
+  const out: Outcome[] = [];
+  const todo: number[][] = [[]];
+  while (todo.length > 0 && out.length < limit) {
+    const prefix = todo.pop() as number[];
+    const result = run(table, chainName, packet, ctx, replayChoice(prefix));
+    let probability = 1;
+    result.branches.forEach((b, k) => {
+      probability *= b.point.branches[b.chosen]?.probability ?? 0;
+      if (k >= prefix.length) {
+        for (let alt = b.point.branches.length - 1; alt >= 1; alt--) {
+          todo.push([...result.branches.slice(0, k).map((x) => x.chosen), alt]);
+        }
+      }
+    });
+    out.push({ probability, path: result.branches.map((b) => b.chosen), result });
+  }
+  return out.sort((a, b) => comparePaths(a.path, b.path));
+}
+
+function comparePaths(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
