@@ -149,8 +149,10 @@ const TABLES: Record<GetKind, (objs: KObject[], wide: boolean) => string[][]> = 
 };
 
 function age(o: KObject): string {
-  // kubectl prints <unknown> when creationTimestamp is absent; kpath's objects have no clock.
-  return o.metadata.creationTimestamp ? String(o.metadata.creationTimestamp) : '<unknown>';
+  // kubectl prints the time since creationTimestamp; kpath has no clock (output must be deterministic),
+  // so it prints what kubectl prints when the timestamp is missing.
+  void o;
+  return '<unknown>';
 }
 
 /** kubectl's EXTERNAL-IP column (printers.go getServiceExternalIP). */
