@@ -1,0 +1,88 @@
+// kube-proxy's view of EndpointSlices (pkg/proxy/endpointslicecache.go): per service port, the
+// endpoints of the proxier's family, deduplicated and sorted by their "ip:port" string.
+
+import { type EndpointSlice, SERVICE_NAME_LABEL } from '../../model/k8s.js';
+import type { Family } from '../../net/ip.js';
+import { IPAddr } from '../../net/ip.js';
+import { servicePortKey } from './service-port.js';
+
+export interface EndpointInfo {
+  readonly ip: IPAddr;
+  /** The address as text (canonical). */
+  readonly ipText: string;
+  readonly port: number;
+  /** `ip:port` as net.JoinHostPort writes it (`[v6]:port`). */
+  readonly endpoint: string;
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly terminating: boolean;
+  /** Endpoint's nodeName equals kube-proxy's node name. */
+  readonly isLocal: boolean;
+  readonly zoneHints: readonly string[] | undefined;
+  readonly nodeHints: readonly string[] | undefined;
+  readonly nodeName: string | undefined;
+  readonly zone: string | undefined;
+}
+
+/** Endpoints per servicePortKey (see service-port.ts). */
+export type EndpointsMap = ReadonlyMap<string, readonly EndpointInfo[]>;
+
+const ADDRESS_TYPE: Record<Family, string> = { 4: 'IPv4', 6: 'IPv6' };
+
+export function buildEndpointsMap(
+  slices: readonly EndpointSlice[],
+  family: Family,
+  nodeName: string,
+): EndpointsMap {
+  const byKey = new Map<string, Map<string, EndpointInfo>>();
+  for (const slice of slices) {
+    if (slice.addressType !== ADDRESS_TYPE[family]) continue;
+    const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (!svcName) continue;
+    const ns = slice.metadata.namespace ?? 'default';
+    for (const port of slice.ports ?? []) {
+      // A slice port without a name pointer or port number yields nothing (endpointslicecache.go).
+      if (port.name === undefined || port.port === undefined || port.port === 0) continue;
+      const key = servicePortKey(ns, svcName, port.name, port.protocol ?? 'TCP');
+      let set = byKey.get(key);
+      if (!set) {
+        set = new Map();
+        byKey.set(key, set);
+      }
+      for (const ep of slice.endpoints ?? []) {
+        const first = ep.addresses?.[0];
+        if (first === undefined) continue;
+        // Only the first address is used: the API says they are fungible.
+        const ip = IPAddr.tryParse(first);
+        if (!ip || ip.family !== family) continue;
+        const c = ep.conditions;
+        const ipText = ip.toString();
+        const info: EndpointInfo = {
+          ip,
+          ipText,
+          port: port.port,
+          endpoint: family === 6 ? `[${ipText}]:${port.port}` : `${ipText}:${port.port}`,
+          ready: c?.ready ?? true,
+          serving: c?.serving ?? true,
+          terminating: c?.terminating ?? false,
+          isLocal: nodeName !== '' && ep.nodeName === nodeName,
+          zoneHints: ep.hints?.forZones?.map((z) => z.name),
+          nodeHints: ep.hints?.forNodes?.map((n) => n.name),
+          nodeName: ep.nodeName,
+          zone: ep.zone,
+        };
+        // Same "ip:port" twice (a pod moving between slices, or an IP reused by a new pod): a later
+        // non-terminating copy replaces the earlier one; a terminating copy never replaces anything.
+        if (!info.terminating || !set.has(info.endpoint)) set.set(info.endpoint, info);
+      }
+    }
+  }
+  const out = new Map<string, EndpointInfo[]>();
+  for (const [key, set] of byKey) {
+    const list = [...set.values()];
+    // Sorted by the *string* "ip:port" (10.0.1.10:80 before 10.0.1.2:80), as upstream does.
+    list.sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
+    out.set(key, list);
+  }
+  return out;
+}
