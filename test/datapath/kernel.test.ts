@@ -20,11 +20,11 @@ const P = `kpath-t-h6p${TAG}`;
 function missingPrerequisite(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux';
   if (process.getuid?.() !== 0) return 'needs root for network namespaces';
-  for (const cmd of ['ip', 'iptables-restore', 'iptables-save', 'conntrack', 'python3']) {
+  for (const cmd of ['ip', 'iptables-restore', 'iptables-save', 'conntrack']) {
     try {
       execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
     } catch {
-      return `${cmd} is not installed (apt-get install -y iproute2 iptables conntrack python3)`;
+      return `${cmd} is not installed (apt-get install -y iproute2 iptables conntrack)`;
     }
   }
   return undefined;
@@ -68,37 +68,42 @@ COMMIT
 const sh = (args: string[], input?: string) =>
   execFileSync(args[0] as string, args.slice(1), { encoding: 'utf8', ...(input ? { input } : {}) });
 
+// The traffic generators are small Node.js programs run inside the namespaces (the project is Node-only).
 const SERVER = `
-import socket, threading, time
-t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(("0.0.0.0", 8080)); t.listen(8)
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 53))
-held = []
-def tcp():
-    while True:
-        c, _ = t.accept(); c.recv(10); c.send(b"hi"); held.append(c)
-def udp():
-    while True:
-        d, a = u.recvfrom(100); u.sendto(b"ok", a)
-threading.Thread(target=tcp, daemon=True).start(); threading.Thread(target=udp, daemon=True).start()
-time.sleep(20)
+const net = require('node:net'), dgram = require('node:dgram');
+const held = [];
+net.createServer((c) => c.once('data', () => { c.write('hi'); held.push(c); })).listen(8080, '0.0.0.0');
+const u = dgram.createSocket('udp4');
+u.on('message', (m, r) => u.send('ok', r.port, r.address));
+u.bind(53, '0.0.0.0');
+setTimeout(() => process.exit(0), 20000);
 `;
 
 const CLIENT = `
-import socket, subprocess, time
-for i in range(50):
-    try:
-        c = socket.socket(); c.bind(("198.51.100.5", 54321)); c.connect(("10.96.0.15", 80)); break
-    except OSError:
-        c.close(); time.sleep(0.1)
-c.send(b"x"); c.recv(10)
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("198.51.100.5", 40000)); u.sendto(b"q", ("10.96.0.10", 53)); u.recv(10)
-v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); v.bind(("198.51.100.5", 40001)); v.sendto(b"q", ("198.51.100.1", 30054))
-d = socket.socket(); d.setblocking(False); d.bind(("198.51.100.5", 54400))
-try: d.connect(("10.244.1.3", 9999))
-except BlockingIOError: pass
-time.sleep(0.3)
-print(subprocess.run(["ip", "netns", "exec", "${N}", "conntrack", "-L"], capture_output=True, text=True).stdout, end="")
-c.close()
+const net = require('node:net'), dgram = require('node:dgram'), { execFileSync } = require('node:child_process');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const connect = (opts) => new Promise((res, rej) => { const s = net.connect(opts, () => res(s)); s.once('error', rej); });
+const bound = (port) => new Promise((res) => { const s = dgram.createSocket('udp4'); s.bind(port, '198.51.100.5', () => res(s)); });
+(async () => {
+  let c;
+  for (let i = 0; i < 50 && !c; i++) {
+    try { c = await connect({ host: '10.96.0.15', port: 80, localAddress: '198.51.100.5', localPort: 54321 }); }
+    catch { await sleep(100); }
+  }
+  c.write('x');
+  await new Promise((r) => c.once('data', r));
+  const u = await bound(40000);
+  u.send('q', 53, '10.96.0.10');
+  await new Promise((r) => u.once('message', r));
+  const v = await bound(40001);
+  v.send('q', 30054, '198.51.100.1');
+  const d = net.connect({ host: '10.244.1.3', port: 9999, localAddress: '198.51.100.5', localPort: 54400 });
+  d.on('error', () => {});
+  await sleep(300);
+  process.stdout.write(execFileSync('ip', ['netns', 'exec', '${N}', 'conntrack', '-L'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  c.destroy();
+  process.exit(0);
+})();
 `;
 
 let server: ReturnType<typeof spawn> | undefined;
@@ -126,8 +131,8 @@ function setup(): void {
   sh(['ip', 'netns', 'exec', N, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
   sh(['ip', 'netns', 'exec', N, 'iptables-restore'], RULES);
   saved = sh(['ip', 'netns', 'exec', N, 'iptables-save']);
-  server = spawn('ip', ['netns', 'exec', P, 'python3', '-c', SERVER], { stdio: 'ignore' });
-  kernelLines = sh(['ip', 'netns', 'exec', C, 'python3', '-c', CLIENT]).trimEnd().split('\n');
+  server = spawn('ip', ['netns', 'exec', P, process.execPath, '-e', SERVER], { stdio: 'ignore' });
+  kernelLines = sh(['ip', 'netns', 'exec', C, process.execPath, '-e', CLIENT]).trimEnd().split('\n');
 }
 
 function teardown(): void {
