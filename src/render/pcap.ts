@@ -1,5 +1,7 @@
 // `--pcap`: a trace as a classic libpcap capture, one record per hop, readable by tcpdump and Wireshark.
 // Only writeTracePcap touches the filesystem; everything else is bytes in, bytes out.
+// Reading tip: tcpdump decodes UDP 8472 (flannel's VXLAN port) as OTV; `tcpdump -T vxlan -r FILE` prints VXLAN
+// (4789 decodes as VXLAN by default). Wireshark needs "Decode As… VXLAN" for 8472 likewise.
 import { writeFile } from 'node:fs/promises';
 import type { Packet } from '../net/packet.js';
 import { serializeFrame, serializeIp } from '../net/wire.js';
@@ -48,11 +50,17 @@ export function chooseLinkType(packets: readonly Packet[], requested?: LinkType)
   return packets.every((p) => p.eth) ? 'ethernet' : 'raw';
 }
 
+/** The timestamp of record `index` (0-based): the epoch plus index microseconds. */
+export function pcapTimestamp(index: number): { sec: number; usec: number } {
+  return { sec: PCAP_EPOCH_SECONDS + Math.floor(index / 1_000_000), usec: index % 1_000_000 };
+}
+
 /** A classic libpcap file (magic a1b2c3d4 in little-endian order, as tcpdump writes it on x86; version 2.4). */
 export function pcapFile(packets: readonly Packet[], opts: PcapOptions = {}): Uint8Array {
   const linkType = chooseLinkType(packets, opts.linkType);
   const frames = packets.map((p) => (linkType === 'ethernet' ? serializeFrame(p) : serializeIp(p)));
-  const size = 24 + frames.reduce((n, f) => n + 16 + Math.min(f.length, PCAP_SNAPLEN), 0);
+  // Every frame fits the snaplen (an IP packet is at most 65535 bytes), so incl_len is always orig_len.
+  const size = 24 + frames.reduce((n, f) => n + 16 + f.length, 0);
   const out = new Uint8Array(size);
   const v = new DataView(out.buffer);
   v.setUint32(0, PCAP_MAGIC, true);
@@ -64,13 +72,13 @@ export function pcapFile(packets: readonly Packet[], opts: PcapOptions = {}): Ui
   v.setUint32(20, linkType === 'ethernet' ? LINKTYPE_ETHERNET : LINKTYPE_RAW, true);
   let at = 24;
   frames.forEach((f, i) => {
-    const incl = Math.min(f.length, PCAP_SNAPLEN);
-    v.setUint32(at, PCAP_EPOCH_SECONDS + Math.floor(i / 1_000_000), true);
-    v.setUint32(at + 4, i % 1_000_000, true);
-    v.setUint32(at + 8, incl, true);
+    const ts = pcapTimestamp(i);
+    v.setUint32(at, ts.sec, true);
+    v.setUint32(at + 4, ts.usec, true);
+    v.setUint32(at + 8, f.length, true);
     v.setUint32(at + 12, f.length, true);
-    out.set(f.subarray(0, incl), at + 16);
-    at += 16 + incl;
+    out.set(f, at + 16);
+    at += 16 + f.length;
   });
   return out;
 }

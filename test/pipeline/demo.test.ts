@@ -34,7 +34,7 @@ describe('demo cluster', () => {
       ['10.244.1.3', 'node-2'],
       ['10.244.2.2', 'node-3'],
     ]) {
-      expect(pods).toMatch(new RegExp(`${ip.replaceAll('.', '\\.')}\\s+${node}`));
+      expect(pods).toMatch(new RegExp(`${ip!.replaceAll('.', '\\.')}\\s+${node}`));
     }
   });
 
