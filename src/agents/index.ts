@@ -1,6 +1,7 @@
 // Programs one node the way its agents would, in the order they start on a real node: kubelet (its
 // KUBE-FIREWALL and canary chains), the CNI plugin and flanneld, then kube-proxy (EnsureChain/EnsureRule
-// jumps, then one `iptables-restore --noflush` of its rules).
+// jumps, then one `iptables-restore --noflush` of its rules), then the policy agent (its top-level chains,
+// ipsets and one filter-table restore).
 import type { ClusterState } from '../model/cluster.js';
 import { NotFoundError, UnsupportedError } from '../model/errors.js';
 import { applyIptablesCommand, applyRestore, emptyRuleset } from '../node/iptables/index.js';
@@ -9,8 +10,15 @@ import type { NodeState } from '../node/state.js';
 import { programCni } from './cni/index.js';
 import { syncIptablesRules } from './kube-proxy/iptables/proxier.js';
 import { kubeletIptablesCommands } from './kube-proxy/kubelet.js';
+import { type PolicyAgentOptions, programPolicyAgent } from './policy/index.js';
 
-export function programNode(state: ClusterState, nodeName: string): NodeState {
+export type ProgramNodeOptions = PolicyAgentOptions;
+
+export function programNode(
+  state: ClusterState,
+  nodeName: string,
+  options: ProgramNodeOptions = {},
+): NodeState {
   const info = state.nodeInfo.find((n) => n.name === nodeName);
   if (!info) throw new NotFoundError(`node "${nodeName}" not found`);
   const mode = state.config.kubeProxy.mode;
@@ -42,9 +50,23 @@ export function programNode(state: ClusterState, nodeName: string): NodeState {
   run(proxy.jumpRules);
   rules = applyRestore(rules, proxy.restorePayload, { noflush: true, file: `kube-proxy on ${info.name}` });
 
+  const policy = programPolicyAgent(state, info, options);
+  run(policy.commands);
+  if (policy.restorePayload) {
+    rules = applyRestore(rules, policy.restorePayload, {
+      noflush: true,
+      file: `kube-router on ${info.name}`,
+    });
+  }
+
   return {
     ...cni.node,
-    host: { ...host, iptables: rules, sysctls: { ...host.sysctls, ...proxy.sysctls } },
+    host: {
+      ...host,
+      iptables: rules,
+      ...(policy.agent !== 'none' ? { ipsets: policy.ipsets } : {}),
+      sysctls: { ...host.sysctls, ...proxy.sysctls },
+    },
   };
 }
 

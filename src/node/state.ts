@@ -50,7 +50,14 @@ export interface Address {
   broadcast?: IPAddr;
 }
 
-export type RouteType = 'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
+export type RouteType =
+  | 'unicast'
+  | 'local'
+  | 'broadcast'
+  | 'blackhole'
+  | 'unreachable'
+  | 'prohibit'
+  | 'throw';
 
 export interface Route {
   /** `main` and `local` are the kernel's tables 254 and 255. */
@@ -68,7 +75,15 @@ export interface Route {
   mtu?: number;
 }
 
-export type NeighbourState = 'PERMANENT' | 'REACHABLE' | 'STALE' | 'DELAY' | 'PROBE' | 'FAILED' | 'NOARP' | 'INCOMPLETE';
+export type NeighbourState =
+  | 'PERMANENT'
+  | 'REACHABLE'
+  | 'STALE'
+  | 'DELAY'
+  | 'PROBE'
+  | 'FAILED'
+  | 'NOARP'
+  | 'INCOMPLETE';
 
 export interface Neighbour {
   ip: IPAddr;
@@ -89,6 +104,26 @@ export interface FdbEntry {
   /** `self` entries live in the device's own table (VXLAN); others in the bridge's. */
   self: boolean;
   state: 'permanent' | 'static' | 'dynamic';
+}
+
+/** One member of an ipset, as `ipset save` lists it (`add NAME 10.244.1.5 timeout 0`, `... nomatch`). */
+export interface IpSetEntry {
+  /** `10.244.1.5`, `10.0.0.0/8`, or for `hash:ip,port` `10.244.1.5,tcp:80`. */
+  readonly member: string;
+  /** hash:net `nomatch`: a packet matching this (more specific) entry is not in the set. */
+  readonly nomatch?: boolean;
+  readonly timeout?: number;
+}
+
+/** A kernel ipset (`ipset save` / `ipset restore`); `-m set --match-set NAME src` matches against it. */
+export interface IpSet {
+  readonly name: string;
+  /** `hash:ip`, `hash:net`, `hash:ip,port`, ... */
+  readonly type: string;
+  readonly family: 'inet' | 'inet6';
+  /** The set's default timeout (`timeout 0` = entries never expire, as kube-router creates them). */
+  readonly timeout?: number;
+  readonly members: readonly IpSetEntry[];
 }
 
 export interface NetnsOwnerNode {
@@ -115,6 +150,8 @@ export interface NetnsState {
   fdb: FdbEntry[];
   iptables: Ruleset;
   ip6tables?: Ruleset;
+  /** Kernel ipsets of this namespace (policy agents keep pod and CIDR sets here). */
+  ipsets?: IpSet[];
   sysctls: Record<string, string>;
 }
 
