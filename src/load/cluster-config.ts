@@ -1,5 +1,7 @@
 // The cluster document (kpath.dev/v1alpha1 Cluster) and kube-proxy's own KubeProxyConfiguration →
 // ClusterConfig, with kubeadm's, Flannel's and kube-proxy's defaults for everything not stated.
+
+import type { UpstreamDnsServer, ZoneRecord } from '../dns/upstream.js';
 import type {
   ClusterConfig,
   CniConfig,
@@ -11,7 +13,7 @@ import type {
   UnderlaySubnet,
 } from '../model/cluster.js';
 import type { SourceRef } from '../model/k8s.js';
-import { type IPAddr, Prefix } from '../net/ip.js';
+import { IPAddr, Prefix } from '../net/ip.js';
 import { closest } from './did-you-mean.js';
 import { bool, cidr, Findings, int, ip, list, oneOf, record, show, str, stringMap } from './field-checks.js';
 import { childPath as at, isRecord, type ParsedObject, subPath } from './parse.js';
@@ -47,6 +49,7 @@ const SPEC_KEYS = [
   'underlay',
   'nodes',
   'externalHosts',
+  'dns',
 ] as const;
 const CNI_KEYS = ['plugin', 'backend', 'mtu', 'vni', 'port', 'bridge', 'hairpinMode'] as const;
 const KUBE_PROXY_KEYS = [
@@ -495,6 +498,8 @@ export function buildClusterConfig(inputs: ConfigInputs): { config: ClusterConfi
   });
 
   const derivedFrom = nodes.length > 0 ? nodes.map((n) => n.ip) : inputs.nodeObjectIPs;
+  const finalUnderlay = spec.underlay !== undefined ? underlay : deriveUnderlay(derivedFrom);
+  const dns = readDns(f, spec.dns, finalUnderlay);
   const config: ClusterConfig = {
     name,
     podCIDR,
@@ -506,10 +511,211 @@ export function buildClusterConfig(inputs: ConfigInputs): { config: ClusterConfi
     cni,
     kubeProxy,
     loadBalancer: { pool, sourceMode },
-    underlay: spec.underlay !== undefined ? underlay : deriveUnderlay(derivedFrom),
+    underlay: finalUnderlay,
     nodes,
     externalHosts,
+    dns,
     ...(doc ? { source: doc.source } : {}),
   };
   return { config, findings };
+}
+
+// ---- spec.dns: the DNS servers outside the cluster ----
+
+const DNS_KEYS = ['upstreams', 'nodeResolvConf'] as const;
+const UPSTREAM_KEYS = ['name', 'ip', 'behaviour', 'records'] as const;
+const RECORD_KEYS = ['name', 'type', 'data', 'ttl'] as const;
+export const UPSTREAM_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'NS', 'PTR', 'MX', 'SRV', 'TXT', 'SOA'] as const;
+type RecordType = (typeof UPSTREAM_RECORD_TYPES)[number];
+
+/**
+ * The root zone's SOA (as a.root-servers.net serves it): a recursive resolver puts it in the authority
+ * section of an NXDOMAIN for a name under a TLD that does not exist.
+ */
+export const ROOT_SOA: ZoneRecord = {
+  name: '.',
+  type: 'SOA',
+  data: 'a.root-servers.net. nstld.verisign-grs.com. 2024112100 1800 900 604800 86400',
+  ttl: 86400,
+};
+
+/**
+ * With no `spec.dns.upstreams`: one resolver at the first underlay gateway, where a kubeadm node's
+ * resolv.conf points when DHCP hands out the router as DNS server; it knows no names (NXDOMAIN).
+ */
+export function defaultUpstreams(underlay: readonly UnderlaySubnet[]): UpstreamDnsServer[] {
+  const gw = underlay.find((u) => u.gateway)?.gateway;
+  return gw ? [{ name: 'upstream', ip: gw.toString(), behaviour: 'answer', records: [ROOT_SOA] }] : [];
+}
+
+/** A domain name as zone files write them: labels of letters, digits, `-` and `_` (SRV owners); `.` is the root. */
+function isZoneName(s: string): boolean {
+  if (s === '.') return true;
+  const t = s.endsWith('.') ? s.slice(0, -1) : s;
+  return (
+    t.length > 0 &&
+    t.length <= 253 &&
+    t.split('.').every((l) => /^[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?$/.test(l))
+  );
+}
+
+const absolute = (s: string): string => (s === '.' || s.endsWith('.') ? s : `${s}.`);
+
+/** The record's rdata checked for its type and written as dig prints it (absolute names, quoted TXT). */
+function rdata(f: Findings, type: RecordType, data: string, path: string): string | undefined {
+  const words = data.trim().split(/\s+/);
+  const bad = (expected: string) => {
+    f.add(path, `invalid ${type} data ${show(data)} (expected ${expected})`);
+    return undefined;
+  };
+  const num = (w: string | undefined, max: number) => w !== undefined && /^\d+$/.test(w) && Number(w) <= max;
+  const name = (w: string | undefined) => w !== undefined && isZoneName(w);
+  switch (type) {
+    case 'A':
+    case 'AAAA': {
+      const a = IPAddr.tryParse(data);
+      if (!a || a.family !== (type === 'A' ? 4 : 6) || data.trim() !== data)
+        return bad(`an IPv${type === 'A' ? 4 : 6} address`);
+      return a.toString();
+    }
+    case 'CNAME':
+    case 'NS':
+    case 'PTR':
+      return words.length === 1 && name(words[0]) ? absolute(words[0]!) : bad('one domain name');
+    case 'MX':
+      return words.length === 2 && num(words[0], 65535) && name(words[1])
+        ? `${Number(words[0])} ${absolute(words[1]!)}`
+        : bad('PREFERENCE HOST, e.g. 10 mail.example.com.');
+    case 'SRV':
+      return words.length === 4 && words.slice(0, 3).every((w) => num(w, 65535)) && name(words[3])
+        ? `${words.slice(0, 3).map(Number).join(' ')} ${absolute(words[3]!)}`
+        : bad('PRIORITY WEIGHT PORT TARGET, e.g. 0 100 443 web.example.com.');
+    case 'SOA':
+      return words.length === 7 &&
+        name(words[0]) &&
+        name(words[1]) &&
+        words.slice(2).every((w) => num(w, 4294967295))
+        ? `${absolute(words[0]!)} ${absolute(words[1]!)} ${words.slice(2).map(Number).join(' ')}`
+        : bad('MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM');
+    case 'TXT':
+      // dig prints TXT strings quoted; a bare string is one character-string.
+      return data.startsWith('"') ? data : JSON.stringify(data);
+  }
+}
+
+/** `owner [ttl] [IN] TYPE rdata`: a record written as one zone-file line. */
+function zoneLine(
+  f: Findings,
+  line: string,
+  path: string,
+): { name: unknown; type: unknown; data: unknown; ttl?: unknown } | undefined {
+  const w = line.trim().split(/\s+/);
+  const owner = w.shift();
+  const ttl = w[0] !== undefined && /^\d+$/.test(w[0]) ? Number(w.shift()) : undefined;
+  if (w[0]?.toUpperCase() === 'IN') w.shift();
+  const type = w.shift();
+  if (!owner || !type || w.length === 0) {
+    f.add(path, `cannot read ${show(line)} as a record (expected NAME [TTL] [IN] TYPE DATA, or a mapping)`);
+    return undefined;
+  }
+  return { name: owner, type: type.toUpperCase(), data: w.join(' '), ...(ttl !== undefined ? { ttl } : {}) };
+}
+
+function readRecord(f: Findings, v: unknown, path: string): ZoneRecord | undefined {
+  let r: Record<string, unknown> | undefined;
+  if (typeof v === 'string') r = zoneLine(f, v, path);
+  else {
+    r = record(f, v, path);
+    if (r) onlyKeys(f, r, path, RECORD_KEYS);
+  }
+  if (!r) return undefined;
+  for (const k of ['name', 'type', 'data'] as const) if (r[k] === undefined) f.add(path, `${k} is required`);
+  const at_ = (k: string) => (typeof v === 'string' ? path : at(path, k));
+  const nm = str(f, r.name, at_('name'));
+  if (nm !== undefined && !isZoneName(nm)) f.add(at_('name'), `${show(nm)} is not a domain name`);
+  const t = oneOf(
+    f,
+    typeof r.type === 'string' ? r.type.toUpperCase() : r.type,
+    at_('type'),
+    UPSTREAM_RECORD_TYPES,
+  );
+  // An address or a number written unquoted in YAML is still the record's text.
+  const rawData = typeof r.data === 'number' ? String(r.data) : r.data;
+  const d = str(f, rawData, at_('data'));
+  const ttl = int(f, r.ttl, at_('ttl'), 0, 2147483647);
+  if (nm === undefined || !isZoneName(nm) || !t || d === undefined) return undefined;
+  const data = rdata(f, t, d, at_('data'));
+  if (data === undefined) return undefined;
+  return { name: absolute(nm), type: t, data, ...(ttl !== undefined ? { ttl } : {}) };
+}
+
+function readDns(
+  f: Findings,
+  v: unknown,
+  underlay: readonly UnderlaySubnet[],
+): { upstreams: UpstreamDnsServer[]; nodeResolvConf?: string } {
+  const r = record(f, v, 'spec.dns') ?? {};
+  onlyKeys(f, r, 'spec.dns', DNS_KEYS);
+  const upstreams: UpstreamDnsServer[] = [];
+  const names = new Map<string, string>();
+  const ips = new Map<string, string>();
+  list(f, r.upstreams, 'spec.dns.upstreams').forEach((u, i) => {
+    const p = at('spec.dns.upstreams', i);
+    const ur = record(f, u, p);
+    if (!ur) return;
+    onlyKeys(f, ur, p, UPSTREAM_KEYS);
+    if (ur.name === undefined) f.add(p, 'name is required');
+    if (ur.ip === undefined) f.add(p, 'ip is required');
+    const nm = str(f, ur.name, at(p, 'name'));
+    if (nm !== undefined && names.has(nm))
+      f.add(at(p, 'name'), `upstream ${show(nm)} is declared twice (first at ${names.get(nm)})`);
+    const addr = ip(f, ur.ip, at(p, 'ip'));
+    if (addr && ips.has(addr.toString()))
+      f.add(at(p, 'ip'), `${addr} is already the address of upstream ${show(ips.get(addr.toString()))}`);
+    const behaviour =
+      oneOf(f, ur.behaviour, at(p, 'behaviour'), ['answer', 'servfail', 'timeout'] as const) ?? 'answer';
+    const records = list(f, ur.records, at(p, 'records'))
+      .map((x, j) => readRecord(f, x, at(at(p, 'records'), j)))
+      .filter((x): x is ZoneRecord => x !== undefined);
+    // RFC 1034 3.6.2: a name with a CNAME holds no other data.
+    const owners = new Map<string, Set<string>>();
+    for (const rec of records) {
+      const key = rec.name.toLowerCase();
+      owners.set(key, (owners.get(key) ?? new Set()).add(rec.type));
+    }
+    for (const [owner, types] of owners) {
+      if (types.has('CNAME') && types.size > 1)
+        f.add(
+          at(p, 'records'),
+          `${owner} has a CNAME and other records (${[...types].filter((t) => t !== 'CNAME').join(', ')}); a CNAME must be alone`,
+        );
+    }
+    const fresh = nm !== undefined && !names.has(nm) && addr !== undefined && !ips.has(addr.toString());
+    if (nm !== undefined && !names.has(nm)) {
+      const pos = f.source?.fields?.get(at(p, 'name'));
+      names.set(nm, `${p}${pos ? `, line ${pos.line}` : ''}`);
+    }
+    if (addr && !ips.has(addr.toString()) && nm !== undefined) ips.set(addr.toString(), nm);
+    if (fresh) upstreams.push({ name: nm, ip: addr.toString(), behaviour, records });
+  });
+  let nodeResolvConf: string | undefined;
+  const text = str(f, r.nodeResolvConf, 'spec.dns.nodeResolvConf');
+  if (text !== undefined) {
+    text.split('\n').forEach((line, i) => {
+      const w = line
+        .replace(/[#;].*$/, '')
+        .trim()
+        .split(/\s+/);
+      if (w[0] === 'nameserver' && (w[1] === undefined || !IPAddr.tryParse(w[1])))
+        f.add(
+          'spec.dns.nodeResolvConf',
+          `line ${i + 1}: nameserver ${show(w[1] ?? '')} is not an IP address`,
+        );
+    });
+    nodeResolvConf = text.endsWith('\n') || text === '' ? text : `${text}\n`;
+  }
+  return {
+    upstreams: r.upstreams === undefined || r.upstreams === null ? defaultUpstreams(underlay) : upstreams,
+    ...(nodeResolvConf !== undefined ? { nodeResolvConf } : {}),
+  };
 }

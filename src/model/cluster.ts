@@ -1,16 +1,8 @@
 // The cluster as kpath sees it: the desired state from the input (Cluster), and what the API server
 // would hold once the controllers have run (ClusterState).
+import type { UpstreamDnsServer } from '../dns/upstream.js';
 import type { IPAddr, Prefix } from '../net/ip.js';
-import type {
-  EndpointSlice,
-  KObject,
-  Namespace,
-  Node,
-  Pod,
-  Service,
-  SourceRef,
-  Workload,
-} from './k8s.js';
+import type { EndpointSlice, KObject, Namespace, Node, Pod, Service, SourceRef, Workload } from './k8s.js';
 
 export type CniPlugin = 'bridge' | 'flannel' | 'calico' | 'cilium';
 export type FlannelBackend = 'vxlan' | 'host-gw';
@@ -92,6 +84,8 @@ export interface ClusterConfig {
   /** Nodes declared in the Cluster document (used when there are no Node objects). */
   nodes: DeclaredNode[];
   externalHosts: ExternalHost[];
+  /** DNS outside the cluster: the servers the nodes' resolv.conf points to, and that file itself. */
+  dns?: { upstreams: UpstreamDnsServer[]; nodeResolvConf?: string };
   source?: SourceRef;
 }
 
