@@ -27,6 +27,12 @@ export function programNode(
       `kube-proxy mode "${mode}" is not modelled yet; kpath programs iptables mode only`,
     );
   }
+  const plugin = state.config.cni.plugin;
+  if (plugin !== 'flannel' && plugin !== 'bridge') {
+    throw new UnsupportedError(
+      `the ${plugin} CNI is not modelled yet; kpath programs the bridge and flannel plugins`,
+    );
+  }
   const cni = programCni(state, info);
   const host = cni.node.host;
 

@@ -51,7 +51,7 @@ const SPEC_KEYS = [
   'externalHosts',
   'dns',
 ] as const;
-const CNI_KEYS = ['plugin', 'backend', 'mtu', 'vni', 'port', 'bridge', 'hairpinMode'] as const;
+const CNI_KEYS = ['plugin', 'backend', 'mtu', 'vni', 'port', 'bridge', 'hairpinMode', 'policyAgent'] as const;
 const KUBE_PROXY_KEYS = [
   'mode',
   'clusterCIDR',
@@ -108,6 +108,7 @@ export const DEFAULTS = {
     vxlanPort: 8472, // Flannel leaves the port to the kernel, whose VXLAN default is 8472 (not IANA's 4789)
     bridgeName: 'cni0', // the bridge plugin Flannel delegates to
     hairpinMode: true, // kube-flannel.yml's conflist: "delegate": {"hairpinMode": true, ...}
+    policyAgent: 'none' as const, // Flannel enforces no NetworkPolicy
   } satisfies CniConfig,
 } as const;
 
@@ -407,6 +408,9 @@ export function buildClusterConfig(inputs: ConfigInputs): { config: ClusterConfi
     vxlanPort: int(f, cniIn.port, 'spec.cni.port', 1, 65535) ?? DEFAULTS.cni.vxlanPort,
     bridgeName: ifName(f, cniIn.bridge, 'spec.cni.bridge') ?? DEFAULTS.cni.bridgeName,
     hairpinMode: bool(f, cniIn.hairpinMode, 'spec.cni.hairpinMode') ?? DEFAULTS.cni.hairpinMode,
+    policyAgent:
+      oneOf(f, cniIn.policyAgent, 'spec.cni.policyAgent', ['none', 'kube-router'] as const) ??
+      DEFAULTS.cni.policyAgent,
   };
 
   const layers: KubeProxyPartial[] = [];

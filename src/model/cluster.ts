@@ -39,6 +39,11 @@ export interface CniConfig {
   bridgeName: string;
   /** The bridge plugin's hairpinMode (Flannel's delegate sets it true). */
   hairpinMode: boolean;
+  /**
+   * The NetworkPolicy agent running beside the CNI (k3s runs kube-router's controller beside Flannel);
+   * `none` (the default) enforces nothing.
+   */
+  policyAgent?: 'none' | 'kube-router';
 }
 
 export interface DeclaredNode {

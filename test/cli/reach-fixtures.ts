@@ -15,10 +15,13 @@ export function demoSources(): SourceText[] {
 }
 
 /** The demo cluster with extra manifests; `cni` swaps the CNI plugin of the Cluster document. */
-export function twinWith(extra: string, opts: { cni?: string } = {}): Twin {
+export function twinWith(extra: string, opts: { policyAgent?: string } = {}): Twin {
   const sources = demoSources().map((s) =>
-    opts.cni && s.file.endsWith('cluster.yaml')
-      ? { ...s, text: s.text.replace('plugin: flannel', `plugin: ${opts.cni}`) }
+    opts.policyAgent && s.file.endsWith('cluster.yaml')
+      ? {
+          ...s,
+          text: s.text.replace('plugin: flannel', `plugin: flannel\n    policyAgent: ${opts.policyAgent}`),
+        }
       : s,
   );
   return buildTwin(extra ? [...sources, { file: 'policies.yaml', text: extra }] : sources);

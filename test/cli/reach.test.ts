@@ -194,7 +194,7 @@ describe('kpath reach output formats', () => {
   it('json names the enforcing agent when the CNI has one', () => {
     const doc = JSON.parse(
       runReach(
-        twinWith(`${xyzManifests()}\n---\n${DENY_INGRESS_X}`, { cni: 'calico' }),
+        twinWith(`${xyzManifests()}\n---\n${DENY_INGRESS_X}`, { policyAgent: 'kube-router' }),
         opts({ from: ['x/b'], to: ['x/a'], port: ['80'], output: 'json' }),
       ).stdout,
     );

@@ -26,9 +26,7 @@ export interface PolicyAgentResult {
  * NetworkPolicy, different rule text). Flannel and the bridge plugin have no policy agent.
  */
 export function policyAgentFor(state: ClusterState, opts: PolicyAgentOptions = {}): PolicyAgent {
-  if (opts.policyAgent) return opts.policyAgent;
-  const plugin = state.config.cni.plugin;
-  return plugin === 'calico' || plugin === 'cilium' ? 'kube-router' : 'none';
+  return opts.policyAgent ?? state.config.cni.policyAgent ?? 'none';
 }
 
 export function programPolicyAgent(
