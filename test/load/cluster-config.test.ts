@@ -40,6 +40,7 @@ describe('defaults (kubeadm + Flannel + kube-proxy)', () => {
         vxlanPort: 8472,
         bridgeName: 'cni0',
         hairpinMode: true,
+        policyAgent: 'none',
       },
       lb: { pool: [], sourceMode: 'preserve' },
       underlay: [],
@@ -75,7 +76,7 @@ describe('defaults (kubeadm + Flannel + kube-proxy)', () => {
           '  clusterDomain: corp.internal.',
           '  dnsServiceIP: 10.96.0.53',
           '  nodePortRange: 30000+100',
-          '  cni: {plugin: flannel, backend: host-gw, mtu: 9000, vni: 4096, port: 4789, bridge: br-pods, hairpinMode: false}',
+          '  cni: {plugin: flannel, backend: host-gw, mtu: 9000, vni: 4096, port: 4789, bridge: br-pods, hairpinMode: false, policyAgent: kube-router}',
           '  kubeProxy:',
           '    mode: nftables',
           '    clusterCIDR: "10.244.0.0/16,fd00:10:244::/56"',
@@ -104,6 +105,7 @@ describe('defaults (kubeadm + Flannel + kube-proxy)', () => {
       vxlanPort: 4789,
       bridgeName: 'br-pods',
       hairpinMode: false,
+      policyAgent: 'kube-router',
     });
     expect(config.kubeProxy).toMatchObject({
       mode: 'nftables',
