@@ -1,0 +1,434 @@
+// The page in a real headless Chromium (Debian's package, driven by playwright-core): load the demo cluster,
+// run the seed's north–south trace (client → LB → NodePort → pod on another node), and check that every hop,
+// the NAT changes and the VXLAN encapsulation are shown. Screenshots go to docs/screenshots/ when KPATH_SCREENSHOTS=1..
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readSources } from '../../src/load/sources.js';
+import { traceToJson } from '../../src/render/trace-json.js';
+import { type RunningServer, startServer } from '../../src/server/http.js';
+import { CLI_WORKSPACE, Workspaces } from '../../src/server/workspaces.js';
+import { traceConnection } from '../../src/trace/index.js';
+import { buildTwin, type Twin } from '../../src/twin.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DEMO = join(ROOT, 'examples', 'demo');
+// Screenshots are evidence for the docs, refreshed on demand (KPATH_SCREENSHOTS=1), never by a plain test run.
+const SHOTS = process.env.KPATH_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'kpath-shots-'));
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI === 'true') {
+  // CI must not pass by skipping: the page is only tested in a real browser.
+  throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+}
+
+// The seed's scenario: the client reaches my-app through the LB; the backend is forced onto node-2's pod so the
+// packet crosses from the node the LB picked (node-3 with seed 1) to another node over VXLAN.
+const POD = 'default/my-app-6d8f7b9c5d-m4q9z';
+const COMMAND = `kpath trace external 203.0.113.50 --port 80 --endpoint ${POD}`;
+
+let twin: Twin;
+let server: RunningServer;
+let context: BrowserContext;
+let page: Page;
+let dir: string;
+
+describe.skipIf(!haveChromium)(
+  `the web page in Chromium${haveChromium ? '' : ` (skipped: ${CHROMIUM} missing)`}`,
+  () => {
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'kpath-e2e-'));
+      const webRoot = join(dir, 'web');
+      // Always the page of the current sources, built into a scratch folder.
+      execFileSync(
+        join(ROOT, 'node_modules', '.bin', 'vite'),
+        ['build', 'web', '--outDir', webRoot, '--logLevel', 'error'],
+        {
+          cwd: ROOT,
+          stdio: 'inherit',
+        },
+      );
+      twin = buildTwin(await readSources([DEMO]));
+      server = await startServer({
+        workspaces: new Workspaces({ id: CLI_WORKSPACE, files: ['examples/demo'], twin }),
+        host: '127.0.0.1',
+        port: 0,
+        webRoot,
+      });
+      context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+        viewport: { width: 1600, height: 1000 },
+      });
+      page = context.pages()[0] ?? (await context.newPage());
+      await mkdir(SHOTS, { recursive: true });
+    }, 120_000);
+
+    afterAll(async () => {
+      await context?.close();
+      await server?.close();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    test('topology: nodes with their devices and pods, the underlay, the client and the load balancer', async () => {
+      await page.goto(server.url);
+      await page.waitForSelector('body[data-ready="true"]');
+      const readyMs = Number(await page.locator('body').getAttribute('data-ready-ms'));
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]');
+      const warmMs = Number(await page.locator('body').getAttribute('data-ready-ms'));
+      console.log(
+        `kpath page interactive ${readyMs} ms after navigation start (demo cluster; ${warmMs} ms reloaded)`,
+      );
+      for (const id of [
+        'ext:client',
+        'lb:203.0.113.50',
+        'underlay',
+        'node:node-1',
+        'node:node-2',
+        'node:node-3',
+        'dev:node-2/flannel.1',
+        'dev:node-2/cni0',
+        `pod:${POD}`,
+      ]) {
+        expect(await page.locator(`[data-id="${id}"]`).count(), id).toBe(1);
+      }
+      // The pod box names its veth's host end, the interface the CNI created on node-2.
+      const veth = twin
+        .node('node-2')
+        .pods.find((p) => p.owner.kind === 'pod' && p.owner.name === POD.split('/')[1])
+        ?.links.find((l) => l.kind === 'veth')?.peer?.ifname;
+      expect(await page.locator(`[data-id="pod:${POD}"]`).textContent()).toContain(`⇄ ${veth}`);
+      // Service overlay: my-app's three endpoints are marked.
+      await page.getByRole('button', { name: 'default/my-app', exact: true }).click();
+      expect(await page.locator('.pod.endpoint').count()).toBe(3);
+      expect(new URL(page.url()).searchParams.get('svc')).toBe('default/my-app');
+      // Search dims what does not match; collapse hides a node's pods.
+      await page.getByLabel('Search').fill('10.244.2.2');
+      expect(await page.locator('.pod.hit').count()).toBe(1);
+      await page.getByLabel('Search').fill('');
+      await page.screenshot({ path: join(SHOTS, 'topology.png'), fullPage: false });
+      const pods = await page.locator('[data-id="node:node-1"] .pod').count();
+      expect(pods).toBe(twin.state.pods.filter((p) => p.spec.nodeName === 'node-1').length);
+      await page.getByRole('button', { name: 'collapse node-1' }).click();
+      expect(await page.locator('[data-id="node:node-1"] .pod').count()).toBe(0);
+      expect(await page.locator('[data-id="node:node-1"]').textContent()).toContain(
+        `${pods} pods (collapsed)`,
+      );
+      expect(new URL(page.url()).searchParams.get('fold')).toBe('node-1');
+      await page.getByRole('button', { name: 'expand node-1' }).focus();
+      await page.keyboard.press('Enter');
+      expect(await page.locator('[data-id="node:node-1"] .pod').count()).toBe(pods);
+    });
+
+    test("trace: the seed's north–south journey, every hop, NAT and VXLAN", async () => {
+      await page.goto(`${server.url}?view=trace`);
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.getByLabel('or paste a command').fill(COMMAND);
+      await page.getByRole('button', { name: 'Run pasted' }).click();
+      await page.waitForSelector('[data-testid="disposition"]');
+      const renderMs = Number(await page.locator('body').getAttribute('data-trace-render-ms'));
+      console.log(`kpath trace rendered ${renderMs} ms after its JSON arrived`);
+
+      const want = traceToJson(
+        traceConnection(twin, {
+          from: 'external',
+          to: '203.0.113.50',
+          port: 80,
+          protocol: 'tcp',
+          seed: 1,
+          endpoint: POD,
+        }),
+      );
+      expect(want.disposition).toBe('DELIVERED');
+      // Every hop of both legs is listed, in order, with its component and action.
+      const shown = await page
+        .locator('button.hop')
+        .evaluateAll((els) =>
+          els.map((e) => [
+            Number(e.getAttribute('data-hop')),
+            e.getAttribute('data-component'),
+            e.querySelector('.what')?.textContent,
+          ]),
+        );
+      const all = [...want.hops, ...(want.return?.hops ?? [])];
+      expect(shown).toEqual(all.map((h) => [h.n, h.component, `${h.component} · ${h.action}`]));
+      expect(await page.getByTestId('disposition').textContent()).toContain('DELIVERED');
+
+      // NAT: the LB's and kube-proxy's DNAT, the MASQUERADE's SNAT, each tagged in the list and shown in detail.
+      const natHops = all.filter((h) => h.changes.some((c) => c.tag === 'DNAT' || c.tag === 'SNAT'));
+      expect(natHops.length).toBeGreaterThanOrEqual(3);
+      for (const h of natHops) {
+        await page.locator(`button.hop[data-hop="${h.n}"]`).click();
+        const detail = page.getByTestId('hop-detail');
+        for (const c of h.changes.filter((c) => c.tag)) {
+          const li = detail.locator(`.changes li[data-tag="${c.tag}"]`);
+          expect(await li.count()).toBeGreaterThan(0);
+          expect(await li.first().textContent()).toContain(c.to);
+        }
+        // The rewritten address is highlighted in the "after" packet.
+        expect(await detail.locator('section[aria-label="after"] tr.changed').count()).toBeGreaterThan(0);
+      }
+      const kubeDnat = all.find(
+        (h) =>
+          h.component === 'conntrack' &&
+          h.changes.some((c) => c.tag === 'DNAT' && c.to === '10.244.1.3:8080'),
+      );
+      expect(kubeDnat).toBeDefined();
+
+      // VXLAN: the outer header drawn around the inner frame, node-3's VTEP to node-2's on UDP 8472.
+      const encap = all.find((h) => h.action === 'encapsulate');
+      expect(encap?.after.encap?.outer.ip).toMatchObject({ src: '192.168.1.12', dst: '192.168.1.11' });
+      await page.locator(`button.hop[data-hop="${encap?.n}"]`).click();
+      const after = page.locator('[data-testid="hop-detail"] section[aria-label="after"]');
+      const outer = after.locator('[data-encap="vxlan"]');
+      expect(await outer.count()).toBe(1);
+      expect(await outer.locator('tr[data-field="outer.ip.src"] td').textContent()).toBe('192.168.1.12');
+      expect(await outer.locator('tr[data-field="outer.ip.dst"] td').textContent()).toBe('192.168.1.11');
+      expect(await outer.locator('tr[data-field="outer.l4.dport"] td').textContent()).toBe('8472');
+      expect(await outer.locator('.frame.inner tr[data-field="ip.dst"] td').textContent()).toBe('10.244.1.3');
+      expect(
+        await page.locator('[data-testid="hop-detail"] section[aria-label="before"] [data-encap]').count(),
+      ).toBe(0);
+
+      // TTL: the kernel's ip_forward decrements it between the routing decision and the FORWARD hook.
+      const fwd = want.hops.findIndex(
+        (h, i) => i > 0 && !h.before.encap && h.before.ip.ttl !== want.hops[i - 1]?.after.ip.ttl,
+      );
+      const ttlHop = want.hops[fwd];
+      const before = want.hops[fwd - 1];
+      expect(ttlHop && before && before.after.ip.ttl - ttlHop.before.ip.ttl).toBe(1);
+      expect(await page.locator(`button.hop[data-hop="${ttlHop?.n}"] .tag-ttl`).count()).toBe(1);
+      await page.locator(`button.hop[data-hop="${ttlHop?.n}"]`).click();
+      expect(
+        await page.locator('[data-testid="hop-detail"] .since li[data-field="ip.ttl"]').textContent(),
+      ).toContain(`${before?.after.ip.ttl} → ${ttlHop?.before.ip.ttl}`);
+
+      // The path is drawn through the client, the LB, both nodes' VXLAN devices and the pod.
+      for (const id of [
+        'ext:client',
+        'lb:203.0.113.50',
+        'dev:node-3/flannel.1',
+        'dev:node-2/flannel.1',
+        `pod:${POD}`,
+      ]) {
+        expect(
+          await page.locator(`[data-id="${id}"].on-path, [data-id="${id}"] .on-path`).count(),
+          id,
+        ).toBeGreaterThan(0);
+      }
+      expect(await page.locator('polyline.path.forward').count()).toBe(1);
+      expect(await page.locator('polyline.path.return').count()).toBe(1);
+      expect(await page.locator('circle.packet').count()).toBe(1);
+      await page.screenshot({ path: join(SHOTS, 'trace.png') });
+
+      // The deciding rule in its chain: the KUBE-SEP DNAT rule highlighted among the chain's rules.
+      const sep = all.find((h) => h.decidedBy?.chain?.startsWith('KUBE-SEP-') && h.action === 'DNAT');
+      await page.locator(`button.hop[data-hop="${sep?.n}"]`).click();
+      const hit = page.locator('.context [data-hit="true"]');
+      await hit.waitFor();
+      expect(await hit.textContent()).toBe(sep?.decidedBy?.text);
+      expect(await page.locator('.context h4').textContent()).toContain(`-S ${sep?.decidedBy?.chain}`);
+
+      // Random choices: every branch with its probability.
+      const svc = all.find((h) => h.branches && h.decidedBy?.chain?.startsWith('KUBE-SVC-'));
+      await page.locator(`button.hop[data-hop="${svc?.n}"]`).click();
+      expect(await page.locator('.branches tbody tr').count()).toBe(3);
+      expect(await page.locator('.branches tr.chosen').textContent()).toContain('10.244.1.3:8080');
+
+      // The route decision in its table.
+      const route = all.find((h) => h.decidedBy?.kind === 'route' && h.node === 'node-3');
+      await page.locator(`button.hop[data-hop="${route?.n}"]`).click();
+      await page.locator('.context [data-hit="true"]').waitFor();
+      // `ip route` ends its lines with a space, as the real one does; the decision quotes the route without it.
+      expect((await page.locator('.context [data-hit="true"]').textContent())?.trimEnd()).toBe(
+        route?.decidedBy?.text.trim(),
+      );
+
+      // Keyboard: ↓ in the hop list moves to the next hop.
+      await page.locator(`button.hop[data-hop="${route?.n}"]`).focus();
+      await page.keyboard.press('ArrowDown');
+      expect(new URL(page.url()).searchParams.get('hop')).toBe(String((route?.n ?? 0) + 1));
+
+      // Play moves the packet along the path, hop after hop.
+      await page.getByRole('button', { name: 'First hop' }).click();
+      await page.getByRole('button', { name: 'Play' }).click();
+      await expect
+        .poll(() => Number(new URL(page.url()).searchParams.get('hop')), { timeout: 10_000 })
+        .toBeGreaterThanOrEqual(4);
+      await page.getByRole('button', { name: 'Pause' }).click();
+    });
+
+    test('a link reproduces the view: the same trace, the same hop selected', async () => {
+      const encap = traceToJson(
+        traceConnection(twin, {
+          from: 'external',
+          to: '203.0.113.50',
+          port: 80,
+          protocol: 'tcp',
+          seed: 1,
+          endpoint: POD,
+        }),
+      ).hops.find((h) => h.action === 'encapsulate');
+      const q = new URLSearchParams({
+        view: 'trace',
+        from: 'external',
+        to: '203.0.113.50',
+        port: '80',
+        endpoint: POD,
+        hop: String(encap?.n),
+      });
+      await page.goto(`${server.url}?${q}`);
+      await page.waitForSelector('[data-testid="hop-detail"]');
+      expect(await page.locator('h3', { hasText: `Hop ${encap?.n}:` }).count()).toBe(1);
+      expect(await page.locator('[data-encap="vxlan"]').count()).toBe(1);
+      // The same link on the node view: conntrack on node-3 after that trace, as `conntrack -L` lists it.
+      q.set('view', 'node');
+      q.set('node', 'node-3');
+      q.set('panel', 'conntrack');
+      await page.goto(`${server.url}?${q}`);
+      const ct = page.locator('pre.raw');
+      await ct.waitFor();
+      const entries = traceToJson(
+        traceConnection(twin, {
+          from: 'external',
+          to: '203.0.113.50',
+          port: 80,
+          protocol: 'tcp',
+          seed: 1,
+          endpoint: POD,
+        }),
+      ).conntrack.find((c) => c.node === 'node-3')?.entries;
+      expect(entries?.length).toBeGreaterThan(0);
+      expect((await ct.textContent())?.split('\n').slice(0, entries?.length)).toEqual(entries);
+    });
+
+    test('node view: KUBE-SERVICES → KUBE-SVC → KUBE-SEP as a graph, and the raw text', async () => {
+      await page.goto(`${server.url}?view=node&node=node-1`);
+      await page.waitForSelector('.chain-graph');
+      for (const chain of ['PREROUTING', 'KUBE-SERVICES', 'KUBE-NODEPORTS']) {
+        expect(await page.locator(`[data-chain="${chain}"]`).count(), chain).toBe(1);
+      }
+      expect(await page.locator('[data-chain^="KUBE-SVC-"]').count()).toBeGreaterThan(0);
+      expect(await page.locator('[data-chain^="KUBE-SEP-"]').count()).toBeGreaterThanOrEqual(3);
+      await page.locator('[data-chain="KUBE-SERVICES"]').click();
+      const svcJump = page.locator('section[aria-label="chain KUBE-SERVICES"] button.link').first();
+      const target = await svcJump.textContent();
+      await svcJump.click();
+      expect(new URL(page.url()).searchParams.get('chain')).toBe(target);
+      await page.screenshot({ path: join(SHOTS, 'node.png') });
+      await page.getByLabel('raw iptables-save').check();
+      const raw = await page.locator('pre.raw').textContent();
+      const api = await (await fetch(new URL('api/nodes/node-1/iptables-save', server.url))).text();
+      expect(raw).toBe(api);
+      await page.getByRole('tab', { name: 'routes' }).click();
+      await page.waitForSelector('pre.raw');
+      expect(await page.locator('pre.raw').textContent()).toContain(
+        '10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink',
+      );
+    });
+
+    test('50 nodes and 500 pods stay readable: nodes collapsed, search opens the node holding a hit', async () => {
+      const nodes = Array.from(
+        { length: 50 },
+        (_, i) => `    - name: node-${i + 1}\n      ip: 192.168.${Math.floor(i / 200) + 1}.${(i % 200) + 10}`,
+      ).join('\n');
+      const cluster = `apiVersion: kpath.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: big\nspec:\n  podCIDR: 10.244.0.0/16\n  serviceCIDR: 10.96.0.0/12\n  cni:\n    plugin: flannel\n    backend: vxlan\n  underlay:\n    - cidr: 192.168.0.0/16\n      gateway: 192.168.0.1\n  nodes:\n${nodes}\n`;
+      const apps = ['api', 'web', 'worker', 'cache', 'queue']
+        .map(
+          (app) =>
+            `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${app}\n  namespace: team-${app}\nspec:\n  replicas: 100\n  selector:\n    matchLabels: {app: ${app}}\n  template:\n    metadata:\n      labels: {app: ${app}}\n    spec:\n      containers:\n        - name: c\n          image: nginx\n          ports: [{containerPort: 8080}]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: ${app}\n  namespace: team-${app}\nspec:\n  selector: {app: ${app}}\n  ports: [{port: 80, targetPort: 8080}]\n`,
+        )
+        .join('---\n');
+      const res = await fetch(new URL('api/manifests', server.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          files: [
+            { name: 'cluster.yaml', text: cluster },
+            { name: 'apps.yaml', text: apps },
+          ],
+        }),
+      });
+      expect(res.status).toBe(200);
+      const { id } = (await res.json()) as { id: string };
+      const t0 = Date.now();
+      await page.goto(`${server.url}?m=${id}`);
+      await page.waitForSelector('body[data-ready="true"]');
+      console.log(
+        `kpath page with 50 nodes / 500 pods ready in ${Date.now() - t0} ms (server time included)`,
+      );
+      expect(await page.locator('g.node').count()).toBe(50);
+      expect(await page.locator('g.pod').count()).toBe(0);
+      expect(await page.locator('g.node', { hasText: 'pods (collapsed)' }).count()).toBe(50);
+      await page.screenshot({ path: join(SHOTS, 'topology-50-nodes.png') });
+      const pod = (await (await fetch(new URL(`api/topology?m=${id}`, server.url))).json()) as {
+        nodes: { name: string; pods: { name: string; ip: string }[] }[];
+      };
+      const target = pod.nodes[17]?.pods[0];
+      await page.getByLabel('Search').fill(target?.ip ?? '');
+      expect(await page.locator('g.pod.hit').count()).toBe(1);
+      expect(await page.locator(`[data-id="node:${pod.nodes[17]?.name}"] g.pod`).count()).toBe(
+        pod.nodes[17]?.pods.length,
+      );
+      await page.getByLabel('Group pods by').selectOption('workload');
+      expect(new URL(page.url()).searchParams.get('group')).toBe('workload');
+    });
+
+    test('manifests: pasted YAML with an error shows the file, line and field', async () => {
+      await page.goto(server.url);
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.getByRole('button', { name: 'Manifests…' }).click();
+      await page
+        .getByLabel('Paste manifests')
+        .fill('apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  ports:\n  - port: 99999\n');
+      await page.getByRole('button', { name: 'Load pasted' }).click();
+      const problem = page.getByRole('alert', { name: 'problems' });
+      await problem.waitFor();
+      expect(await problem.textContent()).toContain(
+        'pasted.yaml:7:11: Service default/x spec.ports[0].port: must be between 1 and 65535',
+      );
+
+      // Upload: the demo without backend.yaml; the page switches to it and the URL names it.
+      const sources = await readSources([DEMO]);
+      await page.getByLabel('Upload YAML or JSON files').setInputFiles(
+        sources
+          .filter((f) => !f.file.endsWith('backend.yaml'))
+          .map((f) => ({
+            name: f.file.split('/').pop() ?? 'x.yaml',
+            mimeType: 'application/yaml',
+            buffer: Buffer.from(f.text),
+          })),
+      );
+      await expect.poll(() => new URL(page.url()).searchParams.has('m'), { timeout: 10_000 }).toBe(true);
+      await page.waitForSelector('body[data-ready="true"]');
+      await page.getByRole('button', { name: 'default/my-app', exact: true }).waitFor();
+      expect(await page.getByRole('button', { name: 'shop/web', exact: true }).count()).toBe(0);
+
+      // Drag and drop: a broken file dropped on the page opens the dialog with its problem.
+      // Browser-side code as a string: the test's tsconfig has no DOM library.
+      await page.evaluate(`{
+        const dt = new DataTransfer();
+        dt.items.add(new File(['kind: Pod\\napiVersion: v1\\nmetadata: {name: p}\\nspec: {containers: 5}\\n'], 'dropped.yaml'));
+        document.querySelector('.app').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }`);
+      const dropped = page.getByRole('alert', { name: 'problems' });
+      await dropped.waitFor();
+      expect(await dropped.textContent()).toMatch(/^dropped\.yaml:\d+:\d+: Pod default\/p spec\.containers/);
+    });
+  },
+);

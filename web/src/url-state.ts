@@ -1,0 +1,116 @@
+// Every view's state lives in the URL's query string, so a copied link reproduces what was on screen.
+export type ViewName = 'topology' | 'trace' | 'node';
+export type Grouping = 'namespace' | 'workload';
+export type NodePanel =
+  | 'netfilter'
+  | 'ip-route'
+  | 'ip-addr'
+  | 'ip-link'
+  | 'ip-neigh'
+  | 'bridge-fdb'
+  | 'conntrack';
+
+export interface ViewState {
+  view: ViewName;
+  /** Uploaded manifests' id on the server; absent = the manifests `kpath serve` was started with. */
+  m?: string;
+  q?: string;
+  group: Grouping;
+  /** Node boxes whose collapsed/expanded state differs from the default. */
+  fold: string[];
+  svc?: string;
+  from?: string;
+  to?: string;
+  port?: string;
+  protocol: string;
+  seed: string;
+  endpoint?: string;
+  noReturn: boolean;
+  /** The selected hop number (forward and return legs number on from each other). */
+  hop?: number;
+  node?: string;
+  pod?: string;
+  panel: NodePanel;
+  table: string;
+  chain?: string;
+  raw: boolean;
+}
+
+export const DEFAULT_STATE: ViewState = {
+  view: 'topology',
+  group: 'namespace',
+  fold: [],
+  protocol: 'tcp',
+  seed: '1',
+  noReturn: false,
+  panel: 'netfilter',
+  table: 'nat',
+  raw: false,
+};
+
+const VIEWS: readonly ViewName[] = ['topology', 'trace', 'node'];
+const PANELS: readonly NodePanel[] = [
+  'netfilter',
+  'ip-route',
+  'ip-addr',
+  'ip-link',
+  'ip-neigh',
+  'bridge-fdb',
+  'conntrack',
+];
+
+export function parseState(search: string): ViewState {
+  const p = new URLSearchParams(search);
+  const s: ViewState = { ...DEFAULT_STATE, fold: [] };
+  const str = (k: string) => {
+    const v = p.get(k);
+    return v === null || v === '' ? undefined : v;
+  };
+  const view = str('view');
+  if (view && (VIEWS as readonly string[]).includes(view)) s.view = view as ViewName;
+  const panel = str('panel');
+  if (panel && (PANELS as readonly string[]).includes(panel)) s.panel = panel as NodePanel;
+  if (str('group') === 'workload') s.group = 'workload';
+  s.fold = (str('fold') ?? '').split(',').filter(Boolean);
+  for (const k of ['m', 'q', 'svc', 'from', 'to', 'port', 'endpoint', 'node', 'pod', 'chain'] as const) {
+    const v = str(k);
+    if (v !== undefined) s[k] = v;
+  }
+  s.protocol = str('protocol') ?? s.protocol;
+  s.seed = str('seed') ?? s.seed;
+  s.table = str('table') ?? s.table;
+  s.noReturn = str('noReturn') === '1';
+  s.raw = str('raw') === '1';
+  const hop = Number(str('hop'));
+  if (Number.isInteger(hop) && hop > 0) s.hop = hop;
+  return s;
+}
+
+export function formatState(s: ViewState): string {
+  const p = new URLSearchParams();
+  const put = (k: string, v: string | undefined, dflt?: string) => {
+    if (v !== undefined && v !== '' && v !== dflt) p.set(k, v);
+  };
+  put('view', s.view, DEFAULT_STATE.view);
+  put('m', s.m);
+  put('q', s.q);
+  put('group', s.group, DEFAULT_STATE.group);
+  put('fold', s.fold.join(','));
+  put('svc', s.svc);
+  put('from', s.from);
+  put('to', s.to);
+  put('port', s.port);
+  put('protocol', s.protocol, DEFAULT_STATE.protocol);
+  put('seed', s.seed, DEFAULT_STATE.seed);
+  put('endpoint', s.endpoint);
+  put('noReturn', s.noReturn ? '1' : undefined);
+  put('hop', s.hop === undefined ? undefined : String(s.hop));
+  put('node', s.node);
+  put('pod', s.pod);
+  put('panel', s.panel, DEFAULT_STATE.panel);
+  put('table', s.table, DEFAULT_STATE.table);
+  put('chain', s.chain);
+  put('raw', s.raw ? '1' : undefined);
+  const q = p.toString();
+  return q ? `?${q}` : '';
+}
