@@ -1,0 +1,246 @@
+// `lab up`, `lab down`, `lab status` and the namespace lookup behind `lab exec`: the edge that carries a
+// LabPlan out on the real kernel and removes it again, crash-safe through the journal.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { UnsupportedError } from '../model/errors.js';
+import type { Twin } from '../twin.js';
+import {
+  blockingFeatures,
+  detectFeatures,
+  type Feature,
+  type Features,
+  missingFeatures,
+} from './features.js';
+import { type LabJournal, readJournal, removeJournal, writeJournal } from './journal.js';
+import { listNetns, netnsPids, run, tryRun } from './kernel.js';
+import { checkLabName, labPrefix } from './names.js';
+import { batchSteps, type LabNamespace, type LabPlan, labPlan } from './plan.js';
+import { SERVER_MARK, startServer } from './servers.js';
+
+/** Lab mode needs root (CAP_SYS_ADMIN for namespaces, CAP_NET_ADMIN for links). */
+export class LabPermissionError extends Error {}
+
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new LabPermissionError(
+      'lab mode needs root (network namespaces need CAP_SYS_ADMIN); run it with sudo.',
+    );
+  }
+}
+
+export interface UpOptions {
+  /** The lab's name (namespace prefix `kpath-<lab>-`); the cluster name by default. */
+  lab?: string;
+  /** Called after each step (for progress output and for tests that interrupt setup). */
+  onStep?: (done: number, total: number) => void;
+  /** Already detected features (saves the probe when many labs go up in a row). */
+  features?: Features;
+}
+
+export interface UpResult {
+  journal: LabJournal;
+  plan: LabPlan;
+  /** Features this machine lacks: whatever needs them is simulated only. */
+  simulatedOnly: Feature[];
+  elapsedMs: number;
+}
+
+function labNameOf(twin: Twin, lab: string | undefined): string {
+  const name = lab ?? twin.state.config.name;
+  const bad = checkLabName(name);
+  if (bad) throw new UnsupportedError(bad);
+  return name;
+}
+
+/** Builds the cluster in real namespaces; on any failure removes what it made and rethrows. */
+export async function labUp(twin: Twin, opts: UpOptions = {}): Promise<UpResult> {
+  requireRoot();
+  const started = performance.now();
+  const lab = labNameOf(twin, opts.lab);
+  if (readJournal(lab))
+    throw new UnsupportedError(`lab "${lab}" is already up; run \`kpath lab down\` first`);
+  const leftover = listNetns().filter((n) => n.startsWith(labPrefix(lab)));
+  if (leftover.length) {
+    throw new UnsupportedError(
+      `namespaces of lab "${lab}" exist already (${leftover[0]}, …); run \`kpath lab down\` first`,
+    );
+  }
+  const plan = labPlan(twin, lab);
+  const features = opts.features ?? detectFeatures(lab);
+  const blocking = blockingFeatures(plan, features);
+  if (blocking.length) {
+    throw new UnsupportedError(
+      `this machine's kernel lacks ${blocking.join(', ')}, which the cluster needs; it can only be simulated (see docs/divergences.md)`,
+    );
+  }
+  const journal: LabJournal = {
+    version: 1,
+    lab,
+    cluster: plan.cluster,
+    status: 'creating',
+    startedAt: new Date().toISOString(),
+    namespaces: [],
+    processes: [],
+    simulatedOnly: missingFeatures(features),
+  };
+  writeJournal(journal);
+  const meta = new Map(plan.namespaces.map((n) => [n.name, n]));
+  try {
+    const steps = batchSteps(plan.steps);
+    const total = steps.length + plan.servers.length;
+    let done = 0;
+    const serverFor = new Map(plan.servers.map((s) => [s.netns, s]));
+    const serving: Promise<void>[] = [];
+    for (const step of steps) {
+      if (step.kind === 'netns') {
+        // Intent first: the journal names the namespace before it can exist.
+        journal.namespaces.push(meta.get(step.name) ?? { name: step.name, role: 'pod' });
+        writeJournal(journal);
+        run(['ip', 'netns', 'add', step.name]);
+        // A server binds 0.0.0.0, which needs no device: starting it now overlaps Node's start-up
+        // with the rest of the setup.
+        const s = serverFor.get(step.name);
+        if (s) {
+          const p = startServer(s, (pid) => {
+            journal.processes.push({ pid, netns: s.netns, label: s.label });
+            writeJournal(journal);
+          }).then(() => opts.onStep?.(++done, total));
+          p.catch(() => {}); // awaited below; a setup failure first must not leave it unhandled
+          serving.push(p);
+        }
+      } else if (step.kind === 'run') run(step.argv, step.input);
+      else run(['ip', 'netns', 'exec', step.netns, 'iptables-restore'], step.rules);
+      opts.onStep?.(++done, total);
+    }
+    await Promise.all(serving);
+    journal.status = 'up';
+    writeJournal(journal);
+  } catch (e) {
+    labDown(lab);
+    throw e;
+  }
+  return { journal, plan, simulatedOnly: missingFeatures(features), elapsedMs: performance.now() - started };
+}
+
+export interface DownResult {
+  lab: string;
+  namespaces: string[];
+  killed: number[];
+}
+
+function isOurServer(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(SERVER_MARK);
+  } catch {
+    return false;
+  }
+}
+
+function kill(pid: number): boolean {
+  try {
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes a lab: kills its servers and anything else running in its namespaces, deletes every namespace
+ * the journal recorded plus any `kpath-<lab>-*` one found (a crash between journal and creation, or a
+ * lost journal), then the journal. Deleting a namespace takes its devices with it (veth peers included).
+ */
+export function labDown(lab: string): DownResult {
+  requireRoot();
+  const bad = checkLabName(lab);
+  if (bad) throw new UnsupportedError(bad);
+  const journal = readJournal(lab);
+  const prefix = labPrefix(lab);
+  const names = new Set<string>(journal?.namespaces.map((n) => n.name) ?? []);
+  for (const n of listNetns()) if (n.startsWith(prefix)) names.add(n);
+  const killed: number[] = [];
+  for (const p of journal?.processes ?? []) if (isOurServer(p.pid) && kill(p.pid)) killed.push(p.pid);
+  for (const n of names) for (const pid of netnsPids(n)) if (kill(pid)) killed.push(pid);
+  waitGone(killed);
+  const deleted: string[] = [];
+  for (const n of names) {
+    const path = `/run/netns/${n}`;
+    if (!existsSync(path)) continue;
+    tryRun(['ip', 'netns', 'del', n]);
+    // `ip netns add` killed between creating the file and bind-mounting it leaves a plain file.
+    if (existsSync(path)) {
+      tryRun(['umount', '-l', path]);
+      rmSync(path, { force: true });
+    }
+    deleted.push(n);
+  }
+  removeJournal(lab);
+  return { lab, namespaces: deleted, killed };
+}
+
+/** Waits (bounded) until killed processes are gone, so their namespaces can really be freed. */
+function waitGone(pids: number[]): void {
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline && pids.some((p) => existsSync(`/proc/${p}`) && !isZombie(p))) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+export interface StatusEntry {
+  lab: string;
+  cluster?: string;
+  status: LabJournal['status'] | 'orphaned';
+  namespaces: { ns: LabNamespace; exists: boolean }[];
+  /** `kpath-<lab>-*` namespaces the journal does not know. */
+  strays: string[];
+  processes: { pid: number; label: string; alive: boolean }[];
+  simulatedOnly: string[];
+}
+
+export function labStatus(lab: string): StatusEntry {
+  const journal = readJournal(lab);
+  const present = new Set(listNetns());
+  const known = new Set(journal?.namespaces.map((n) => n.name) ?? []);
+  return {
+    lab,
+    ...(journal ? { cluster: journal.cluster } : {}),
+    status: journal?.status ?? 'orphaned',
+    namespaces: (journal?.namespaces ?? []).map((ns) => ({ ns, exists: present.has(ns.name) })),
+    strays: [...present].filter((n) => n.startsWith(labPrefix(lab)) && !known.has(n)).sort(),
+    processes: (journal?.processes ?? []).map((p) => ({
+      pid: p.pid,
+      label: p.label,
+      alive: isOurServer(p.pid),
+    })),
+    simulatedOnly: journal?.simulatedOnly ?? [],
+  };
+}
+
+/**
+ * The namespace `lab exec` enters for a target: `node/NAME`, `external/NAME`, `underlay`, or a pod as
+ * `ns/name`, `pod/ns/name` or a bare name that is unique.
+ */
+export function resolveTarget(journal: LabJournal, target: string): LabNamespace {
+  const t = target.replace(/^pod\//, '');
+  const byRole = (role: LabNamespace['role'], pred: (n: LabNamespace) => boolean) =>
+    journal.namespaces.filter((n) => n.role === role && pred(n));
+  let found: LabNamespace[];
+  if (t.startsWith('node/')) found = byRole('node', (n) => n.node === t.slice(5));
+  else if (t.startsWith('external/')) found = byRole('external', (n) => n.external === t.slice(9));
+  else if (t === 'underlay') found = byRole('underlay', () => true);
+  else if (t.includes('/')) found = byRole('pod', (n) => n.pod === t);
+  else found = byRole('pod', (n) => n.pod?.split('/')[1] === t);
+  if (found.length === 1 && found[0]) return found[0];
+  const pods = journal.namespaces.filter((n) => n.pod).map((n) => n.pod);
+  if (found.length > 1) throw new UnsupportedError(`"${target}" is ambiguous: name it as ns/name`);
+  throw new UnsupportedError(
+    `"${target}" is not in lab ${journal.lab}; use node/NAME, external/NAME, underlay or a pod (${pods.slice(0, 10).join(', ')})`,
+  );
+}
