@@ -2,6 +2,7 @@
 // rules to load with iptables-restore and the servers to start. Pure: the same twin gives the same plan,
 // so it is tested without root; `up.ts` is the edge that carries it out.
 import { ipCommands } from '../agents/cni/ip-commands.js';
+import { ipsetRestore } from '../agents/policy/ipset.js';
 import { gatewayMac } from '../datapath/world.js';
 import type { ClusterState, NodeInfo, UnderlaySubnet } from '../model/cluster.js';
 import { printIptablesSave } from '../node/iptables/print.js';
@@ -185,6 +186,14 @@ function nodeSteps(twin: Twin, lab: string, node: NodeState, index: number): Lab
     steps.push({ kind: 'run', argv: ns(u, 'link', 'set', 'dev', port, 'master', underlayBridge(seg)) });
   steps.push({ kind: 'run', argv: ns(u, 'link', 'set', 'dev', port, 'up') });
   for (const n of [node.host, ...node.pods]) {
+    // A policy agent's rules match ipsets (`-m set --match-set`), which must exist before iptables-restore.
+    if (n.ipsets?.length) {
+      steps.push({
+        kind: 'run',
+        argv: ['ip', 'netns', 'exec', real(n.name), 'ipset', 'restore'],
+        input: ipsetRestore(n.ipsets),
+      });
+    }
     const rules = printIptablesSave(n.iptables);
     if (rules) steps.push({ kind: 'iptables-restore', netns: real(n.name), rules });
   }
