@@ -1,5 +1,7 @@
 // `npm run bench`: scale and speed numbers, reported, never asserted. Run with --expose-gc for steadier
 // memory figures. Usage: node dist/bench/run.js [--nodes N --services N --replicas N]
+// CPU time (process.cpuUsage, user + system) is printed beside wall time: on a shared machine the wall
+// clock measures the neighbours too. For hot spots: node --cpu-prof --expose-gc dist/bench/run.js
 import { performance } from 'node:perf_hooks';
 import { programNode } from '../src/agents/index.js';
 import { runControlPlane } from '../src/control/index.js';
@@ -12,20 +14,27 @@ function arg(name: string, dflt: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0).padStart(5);
+
 let peakRss = 0;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 20);
+// The sampler cannot run while a phase holds the thread; resourceUsage's maxRSS is the kernel's own peak.
+const maxRss = () => Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
 
 function measure<T>(label: string, fn: () => T): T {
   globalThis.gc?.();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const r = fn();
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const heap = process.memoryUsage().heapUsed;
   console.log(
-    `${label.padEnd(46)} ${ms.toFixed(0).padStart(8)} ms   heap ${(heap / 2 ** 20).toFixed(0).padStart(5)} MiB`,
+    `${label.padEnd(46)} ${ms.toFixed(0).padStart(7)} ms wall ${cpuMs.toFixed(0).padStart(7)} ms cpu   heap ${mib(heap)} MiB   peak RSS so far ${mib(maxRss())} MiB`,
   );
   return r;
 }
@@ -56,4 +65,4 @@ measure('program + render one node again (warm)', () =>
 );
 
 clearInterval(sampler);
-console.log(`peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+console.log(`peak RSS ${mib(maxRss()).trim()} MiB`);

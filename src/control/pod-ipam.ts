@@ -118,18 +118,21 @@ function statedIPs(p: Pod, f: Findings): { ip: IPAddr; field: string }[] | undef
 
 function withStatus(p: Pod, node: NodeInfo, ips: IPAddr[] | undefined, phase: string | undefined): Pod {
   const prev: PodStatus = p.status ?? {};
+  const nodeIP = node.internalIP.toString();
   const status: PodStatus = {
     ...prev,
     phase: prev.phase ?? phase ?? 'Running',
     conditions:
       prev.conditions ??
       (phase === 'Pending' ? [{ type: 'PodScheduled', status: 'True' }] : [...READY_CONDITIONS]),
-    hostIP: node.internalIP.toString(),
-    hostIPs: [{ ip: node.internalIP.toString() }],
+    hostIP: nodeIP,
+    hostIPs: [{ ip: nodeIP }],
   };
   if (ips) {
-    status.podIP = ips[0]!.toString();
-    status.podIPs = ips.map((ip) => ({ ip: ip.toString() }));
+    // Address text is built from a bigint: once per address, not once per field.
+    const texts = ips.map((ip) => ip.toString());
+    status.podIP = texts[0]!;
+    status.podIPs = texts.map((ip) => ({ ip }));
   }
   return { ...p, status };
 }

@@ -1,6 +1,7 @@
 // Text → plain objects, each with its position and the position of every field inside it.
 // YAML (multi-document streams) and JSON, `kind: List` and the `*List` kinds kubectl prints.
 import {
+  Composer,
   type Document,
   isMap,
   isPair,
@@ -8,7 +9,8 @@ import {
   isSeq,
   LineCounter,
   type Node,
-  parseAllDocuments,
+  Parser,
+  type YAMLError,
 } from 'yaml';
 import type { InputProblem } from '../model/errors.js';
 import type { Position, SourceRef } from '../model/k8s.js';
@@ -107,6 +109,22 @@ function yamlMessage(m: string): string {
   return (m.split('\n')[0] ?? m).replace(/ at line \d+, column \d+:?$/, '');
 }
 
+/**
+ * A yaml error as a problem. Mirrors what parseAllDocuments' prettyErrors adds (`linePos` from the
+ * line counter, " at line L, column C" on the message, nothing when the position is unknown); done
+ * here because documents are composed one at a time and the counter is complete only at the end.
+ */
+function yamlProblem(file: string, e: YAMLError, lc: LineCounter): InputProblem {
+  const known = e.pos[0] !== -1;
+  const lp = known ? lc.linePos(e.pos[0]) : undefined;
+  return {
+    file,
+    line: lp?.line,
+    col: lp?.col,
+    message: `YAML syntax error: ${yamlMessage(lp ? `${e.message} at line ${lp.line}, column ${lp.col}` : e.message)}`,
+  };
+}
+
 /** JSON.parse's own verdict, so `.json` files are held to JSON (YAML would accept more). */
 function jsonProblem(src: SourceText, lc: LineCounter): InputProblem | undefined {
   try {
@@ -131,9 +149,7 @@ function isListKind(v: Record<string, unknown>): boolean {
 
 export function parseSource(src: SourceText, order = 0): ParseResult {
   const lc = new LineCounter();
-  const objects: ParsedObject[] = [];
-  const problems: InputProblem[] = [];
-  const docs = parseAllDocuments(src.text, {
+  const composer = new Composer({
     lineCounter: lc,
     uniqueKeys: true,
     prettyErrors: true,
@@ -145,22 +161,51 @@ export function parseSource(src: SourceText, order = 0): ParseResult {
         (t) => !(typeof t === 'object' && (t.tag === TIMESTAMP || ('format' in t && t.format === 'TIME'))),
       ),
   });
-  if (/\.json$/i.test(src.file) && src.text.trim() !== '') {
-    const jp = jsonProblem(src, lc);
-    if (jp) return { objects, problems: [jp] };
+  // Documents are composed and converted one at a time (parseAllDocuments would hold every document's
+  // syntax tree at once: for a 5 MiB dump, hundreds of MiB and most of the loader's time in GC).
+  const docs = composer.compose(new Parser(lc.addNewLine).parse(src.text));
+  return withPlainEnv(() => {
+    if (/\.json$/i.test(src.file) && src.text.trim() !== '') {
+      // The line counter is filled as the text is read.
+      const all = [...docs];
+      const jp = jsonProblem(src, lc);
+      if (jp) return { objects: [], problems: [jp] };
+      return convertDocuments(all, src, lc, order);
+    }
+    return convertDocuments(docs, src, lc, order);
+  });
+}
+
+/**
+ * Runs fn with process.env as a plain copy. yaml's parser reads process.env.LOG_TOKENS once per token,
+ * and process.env is an interceptor that asks the C library each time: for a 5 MiB dump that was a
+ * seventh of the loader's time. The copy holds the same values and the real object is put back.
+ */
+function withPlainEnv<T>(fn: () => T): T {
+  // No process (a browser): nothing to work around.
+  if (typeof process === 'undefined' || !process.env) return fn();
+  const env = process.env;
+  process.env = { ...env };
+  try {
+    return fn();
+  } finally {
+    process.env = env;
   }
-  const docList = Array.isArray(docs) ? docs : [docs];
-  for (const doc of docList) {
+}
+
+function convertDocuments(
+  docs: Iterable<Document.Parsed>,
+  src: SourceText,
+  lc: LineCounter,
+  order: number,
+): ParseResult {
+  const objects: ParsedObject[] = [];
+  // Problems in document order. A document with syntax errors is kept and reported once the whole
+  // text is read: error positions need every line start.
+  const slots: (InputProblem | Document.Parsed)[] = [];
+  for (const doc of docs) {
     if (doc.errors.length) {
-      for (const e of doc.errors) {
-        const lp = e.linePos?.[0];
-        problems.push({
-          file: src.file,
-          line: lp?.line,
-          col: lp?.col,
-          message: `YAML syntax error: ${yamlMessage(e.message)}`,
-        });
-      }
+      slots.push(doc);
       continue;
     }
     const root = doc.contents as Node | null;
@@ -168,7 +213,7 @@ export function parseSource(src: SourceText, order = 0): ParseResult {
     if (!root || (isScalar(root) && (root.value === null || root.value === undefined))) continue;
     const start = lc.linePos(root.range?.[0] ?? 0);
     if (!isMap(root)) {
-      problems.push({
+      slots.push({
         file: src.file,
         line: start.line,
         col: start.col,
@@ -188,7 +233,7 @@ export function parseSource(src: SourceText, order = 0): ParseResult {
       const n = item as Node | null;
       const pos = lc.linePos(n?.range?.[0] ?? root.range?.[0] ?? 0);
       if (!n || !isMap(n)) {
-        problems.push({
+        slots.push({
           file: src.file,
           line: pos.line,
           col: pos.col,
@@ -199,6 +244,11 @@ export function parseSource(src: SourceText, order = 0): ParseResult {
       }
       objects.push(objectAt(n, doc, src.file, lc, order));
     });
+  }
+  const problems: InputProblem[] = [];
+  for (const slot of slots) {
+    if (!('errors' in slot)) problems.push(slot as InputProblem);
+    else for (const e of slot.errors) problems.push(yamlProblem(src.file, e, lc));
   }
   return { objects, problems };
 }

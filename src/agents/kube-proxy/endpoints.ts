@@ -29,6 +29,9 @@ export type EndpointsMap = ReadonlyMap<string, readonly EndpointInfo[]>;
 
 const ADDRESS_TYPE: Record<Family, string> = { 4: 'IPv4', 6: 'IPv6' };
 
+/** A dotted quad without leading zeros or spaces (octet ranges were checked by the parse). */
+const CANONICAL_V4 = /^(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}$/;
+
 export function buildEndpointsMap(
   slices: readonly EndpointSlice[],
   family: Family,
@@ -56,7 +59,8 @@ export function buildEndpointsMap(
         const ip = IPAddr.tryParse(first);
         if (!ip || ip.family !== family) continue;
         const c = ep.conditions;
-        const ipText = ip.toString();
+        // Text already in canonical dotted form is what toString would give back (no bigint round trip).
+        const ipText = family === 4 && CANONICAL_V4.test(first) ? first : ip.toString();
         const info: EndpointInfo = {
           ip,
           ipText,

@@ -152,14 +152,8 @@ function canonicalBase(base: Map<string, RuleOption>, proto: number, family: 4 |
     const o = base.get(f);
     if (!o) continue;
     if (f === '-s' || f === '-d') {
-      const a = parseAddrMask(o.args[0] ?? '', family);
-      // An any-address without `!` is no match at all and is not printed.
-      if (a.mask === 0 && (a.addr === '0.0.0.0' || a.addr === '::')) {
-        // ...and with `!` it can never match: the kernel refuses the rule (EINVAL).
-        if (o.negated) throw new IptablesRuleError(`! ${f} ${a.addr}/0 can never match (Invalid argument)`);
-        continue;
-      }
-      out.push(opt(f, [formatAddrMask(a)], o.negated));
+      const a = canonicalAddress(f, o, family);
+      if (a) out.push(a);
     } else if (f === '-p') {
       if (proto === 0 && !o.negated) continue;
       out.push(opt('-p', [protocolName(proto)], o.negated));
@@ -175,10 +169,35 @@ function canonicalBase(base: Map<string, RuleOption>, proto: number, family: 4 |
   return out;
 }
 
+/** A `-s`/`-d` option as stored: host bits cleared, `/len` added; undefined when it matches anything. */
+export function canonicalAddress(flag: '-s' | '-d', o: RuleOption, family: 4 | 6): RuleOption | undefined {
+  const a = parseAddrMask(o.args[0] ?? '', family);
+  // An any-address without `!` is no match at all and is not printed.
+  if (a.mask === 0 && (a.addr === '0.0.0.0' || a.addr === '::')) {
+    // ...and with `!` it can never match: the kernel refuses the rule (EINVAL).
+    if (o.negated) throw new IptablesRuleError(`! ${flag} ${a.addr}/0 can never match (Invalid argument)`);
+    return undefined;
+  }
+  return opt(flag, [formatAddrMask(a)], o.negated);
+}
+
+/**
+ * The options a known extension keeps, as stored (without its `-m`/`-j` head); null when the kernel
+ * keeps no trace of the match. Throws IptablesRuleError where iptables refuses the options.
+ */
+export function canonicalExtensionOptions(
+  ext: Extension,
+  name: string,
+  opts: readonly RuleOption[],
+  ctx: ExtensionContext,
+): RuleOption[] | null {
+  return ext.canonical(byFlag(ext, name, opts), ctx);
+}
+
 function canonicalGroup(g: Group, ctx: ExtensionContext): RuleOption[] {
   const head = opt(g.head, [g.name]);
   if (!g.ext || g.verbatim) return [head, ...g.opts];
-  const opts = g.ext.canonical(byFlag(g.ext, g.name, g.opts), ctx);
+  const opts = canonicalExtensionOptions(g.ext, g.name, g.opts, ctx);
   return opts ? [head, ...opts] : [];
 }
 

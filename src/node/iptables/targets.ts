@@ -2,7 +2,15 @@
 // iptables-save prints (the target's save function in iptables 1.8.9, nf_tables backend).
 import { arg, type Extension, extension, opt } from './extension.js';
 import type { RuleOption } from './types.js';
-import { hex, IptablesRuleError, parseMarkMask, parseUint, parseV4, v4Text } from './values.js';
+import {
+  CANONICAL_V4_PORT,
+  hex,
+  IptablesRuleError,
+  parseMarkMask,
+  parseUint,
+  parseV4,
+  v4Text,
+} from './values.js';
 import { needsQuotes } from './words.js';
 
 const none = extension([], [], () => []);
@@ -183,6 +191,8 @@ const nflog = extension(
 /** `addr[-addr][:port[-port]]` as libxt_NAT prints it: equal ends collapse. IPv6 is kept as written. */
 function natRange(text: string, family: 4 | 6): string {
   if (family === 6 || text.startsWith('[')) return text;
+  // One canonical address and port (what kube-proxy writes for every endpoint) prints as written.
+  if (CANONICAL_V4_PORT.test(text)) return text;
   const colon = text.indexOf(':');
   const addrs = colon < 0 ? text : text.slice(0, colon);
   const portsText = colon < 0 ? undefined : text.slice(colon + 1);

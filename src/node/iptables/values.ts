@@ -77,6 +77,13 @@ export function formatPortRange([lo, hi]: readonly [number, number]): string {
 }
 
 const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+/** A dotted quad as v4Text prints it: octets 0-255 without leading zeros. */
+export const CANONICAL_V4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+/** `address:port` as libxt_NAT prints a single DNAT destination (port 1-65535, no leading zeros). */
+export const CANONICAL_V4_PORT = new RegExp(
+  `^${OCTET}(?:\\.${OCTET}){3}:(?:[1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])$`,
+);
 
 function v4Value(text: string): number | undefined {
   const m = V4.exec(text);
@@ -107,6 +114,8 @@ export interface AddrMask {
  * (/32, /128). Hostnames and comma lists (which iptables expands into several rules) are refused.
  */
 export function parseAddrMask(text: string, family: 4 | 6, clearHostBits = true): AddrMask {
+  // A bare canonical IPv4 address (every endpoint of a kube-proxy payload) is its own /32 network.
+  if (family === 4 && CANONICAL_V4.test(text)) return { addr: text, mask: 32, family };
   if (text.includes(',')) throw new IptablesRuleError(`address lists are not supported: "${text}"`);
   const slash = text.indexOf('/');
   const a = slash < 0 ? text : text.slice(0, slash);

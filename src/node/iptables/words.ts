@@ -17,7 +17,9 @@ export function splitWords(line: string): Word[] {
   // Fast path (almost every rule line): no quotes, so words are just the whitespace-separated runs.
   if (!line.includes('"')) {
     const words: Word[] = [];
-    for (const text of line.split(WHITESPACE)) if (text !== '') words.push({ text, quoted: false });
+    // Splitting on a plain space is several times faster than the regex, and the same without tabs or CRs.
+    const sep = line.includes('\t') || line.includes('\r') ? WHITESPACE : ' ';
+    for (const text of line.split(sep)) if (text !== '') words.push({ text, quoted: false });
     return words;
   }
   const words: Word[] = [];
