@@ -77,7 +77,13 @@ export interface NodeCondition {
 
 export interface Node extends KObject {
   kind: 'Node';
-  spec: { podCIDR?: string; podCIDRs?: string[]; unschedulable?: boolean; taints?: unknown[]; [k: string]: unknown };
+  spec: {
+    podCIDR?: string;
+    podCIDRs?: string[];
+    unschedulable?: boolean;
+    taints?: unknown[];
+    [k: string]: unknown;
+  };
   status: { addresses?: NodeAddress[]; conditions?: NodeCondition[]; [k: string]: unknown };
 }
 
@@ -247,5 +253,7 @@ export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 export const ENDPOINTSLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
 
 export function objectKey(o: { kind: string; metadata: { name: string; namespace?: string } }): string {
-  return o.metadata.namespace ? `${o.kind}/${o.metadata.namespace}/${o.metadata.name}` : `${o.kind}/${o.metadata.name}`;
+  return o.metadata.namespace
+    ? `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`
+    : `${o.kind}/${o.metadata.name}`;
 }

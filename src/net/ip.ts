@@ -170,7 +170,8 @@ export class Prefix {
     if (len < this.len) throw new RangeError(`/${len} is larger than ${this.toString()}`);
     const step = 1n << BigInt(this.addr.bits - len);
     const n = BigInt(i);
-    if (n < 0n || n >= 1n << BigInt(len - this.len)) throw new RangeError(`subnet ${n} outside ${this.toString()}`);
+    if (n < 0n || n >= 1n << BigInt(len - this.len))
+      throw new RangeError(`subnet ${n} outside ${this.toString()}`);
     return Prefix.of(IPAddr.fromBigInt(this.family, this.addr.value + n * step), len);
   }
 

@@ -26,8 +26,14 @@ describe('demo cluster', () => {
 
   it('my-app is the LoadBalancer of the seed: 203.0.113.50:80 → NodePort 30080 → ClusterIP 10.96.0.15', async () => {
     const twin = await demo();
-    const svc = renderGet(twin.state, 'services', { wide: false, namespace: 'default', allNamespaces: false });
-    expect(svc).toContain('my-app       LoadBalancer   10.96.0.15   203.0.113.50   80:30080/TCP   <unknown>\n');
+    const svc = renderGet(twin.state, 'services', {
+      wide: false,
+      namespace: 'default',
+      allNamespaces: false,
+    });
+    expect(svc).toContain(
+      'my-app       LoadBalancer   10.96.0.15   203.0.113.50   80:30080/TCP   <unknown>\n',
+    );
     const pods = renderGet(twin.state, 'pods', { wide: true, namespace: 'default', allNamespaces: false });
     for (const [ip, node] of [
       ['10.244.0.5', 'node-1'],
@@ -40,22 +46,33 @@ describe('demo cluster', () => {
 
   it('kube-proxy sends the NodePort through KUBE-EXT and spreads over the three pods 1/3, 1/2, 1', async () => {
     const text = printIptablesSave((await demo()).node('node-1').host.iptables);
-    expect(text).toMatch(/-A KUBE-NODEPORTS -p tcp -m comment --comment "default\/my-app" -m tcp --dport 30080 -j KUBE-EXT-\w{16}\n/);
-    expect(text).toContain('--comment "default/my-app -> 10.244.0.5:8080" -m statistic --mode random --probability 0.33333333349');
-    expect(text).toContain('--comment "default/my-app -> 10.244.1.3:8080" -m statistic --mode random --probability 0.50000000000');
+    expect(text).toMatch(
+      /-A KUBE-NODEPORTS -p tcp -m comment --comment "default\/my-app" -m tcp --dport 30080 -j KUBE-EXT-\w{16}\n/,
+    );
+    expect(text).toContain(
+      '--comment "default/my-app -> 10.244.0.5:8080" -m statistic --mode random --probability 0.33333333349',
+    );
+    expect(text).toContain(
+      '--comment "default/my-app -> 10.244.1.3:8080" -m statistic --mode random --probability 0.50000000000',
+    );
     expect(text).toMatch(/--comment "default\/my-app -> 10\.244\.2\.2:8080" -j KUBE-SEP-\w{16}\n/);
   });
 
   it('is deterministic: the same input gives the same node state, byte for byte', async () => {
     const [a, b] = [await demo(), await demo()];
     for (const n of a.state.nodeInfo) {
-      expect(printIptablesSave(a.node(n.name).host.iptables)).toBe(printIptablesSave(b.node(n.name).host.iptables));
-      expect(ipRoute(a.node(n.name).host, { table: 'all' })).toBe(ipRoute(b.node(n.name).host, { table: 'all' }));
+      expect(printIptablesSave(a.node(n.name).host.iptables)).toBe(
+        printIptablesSave(b.node(n.name).host.iptables),
+      );
+      expect(ipRoute(a.node(n.name).host, { table: 'all' })).toBe(
+        ipRoute(b.node(n.name).host, { table: 'all' }),
+      );
     }
   });
 
   it('reports bad input with file:line:column and the field, not a stack trace', () => {
-    const text = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  clusterIP: 10.96.0.300\n  ports:\n    - port: 80\n';
+    const text =
+      'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  clusterIP: 10.96.0.300\n  ports:\n    - port: 80\n';
     try {
       buildTwin([{ file: 'bad.yaml', text }]);
       expect.unreachable();

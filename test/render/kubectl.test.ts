@@ -20,6 +20,11 @@ describe('kubectl table layout', () => {
 
   it('keeps short columns at tabwriter minwidth 6', () => {
     // A one-letter column is padded to tabwriter's minimum cell width, 6.
-    expect(formatTable([['A', 'B'], ['x', 'y']])).toBe('A     B\nx     y\n');
+    expect(
+      formatTable([
+        ['A', 'B'],
+        ['x', 'y'],
+      ]),
+    ).toBe('A     B\nx     y\n');
   });
 });

@@ -18,7 +18,10 @@ import { buildTwin, type Twin } from '../../src/twin.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const DEMO = join(ROOT, 'examples', 'demo');
 // Screenshots are evidence for the docs, refreshed on demand (KPATH_SCREENSHOTS=1), never by a plain test run.
-const SHOTS = process.env.KPATH_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'kpath-shots-'));
+const SHOTS =
+  process.env.KPATH_SCREENSHOTS === '1'
+    ? join(ROOT, 'docs', 'screenshots')
+    : mkdtempSync(join(tmpdir(), 'kpath-shots-'));
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI === 'true') {
