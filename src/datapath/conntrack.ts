@@ -361,6 +361,17 @@ export function ctNatPacket(entry: ConntrackEntry, p: Packet, dir: CtDir, manip:
   const target = invertTuple(dir === 'ORIGINAL' ? entry.reply : entry.orig);
   const l4 = p.l4;
   if (l4?.kind === 'icmp' && isIcmpError(l4, p.ip.version) && l4.quoted) {
+    // nf_nat_icmp_reply_translation: nothing to do unless the connection has the matching NAT (IPS_SRC_NAT for a
+    // source manip in the original direction, IPS_DST_NAT in the reply direction, and the converse).
+    const applies =
+      manip === 'src'
+        ? dir === 'ORIGINAL'
+          ? entry.status.snat
+          : entry.status.dnat
+        : dir === 'ORIGINAL'
+          ? entry.status.dnat
+          : entry.status.snat;
+    if (!applies) return p;
     // An ICMP error is NATed along with the connection it quotes (outer header and the quoted inner header).
     const ip = manip === 'dst' ? { ...p.ip, dst: target.dst } : { ...p.ip, src: target.src };
     const q = l4.quoted;

@@ -16,7 +16,12 @@ export type Disposition =
   | 'TTL_EXCEEDED'
   | 'NOT_LISTENING'
   | 'UNSUPPORTED'
-  | 'LOOP';
+  | 'LOOP'
+  // The name given as TO did not resolve (getaddrinfo failed); the connection never started.
+  | 'DNS_NXDOMAIN'
+  | 'DNS_NODATA'
+  | 'DNS_SERVFAIL'
+  | 'DNS_TIMEOUT';
 
 export type Layer = 'L2' | 'L3' | 'L4' | 'L7' | 'DNS';
 
@@ -141,4 +146,45 @@ export interface Trace extends Leg {
     /** What the original sender sees as the reply's source (`203.0.113.50:80` for a LoadBalancer). */
     observedSource?: string;
   };
+  /** When TO was a name: how the pod's resolver turned it into an address, before the connection. */
+  dns?: TraceDns;
+}
+
+/** One DNS query the pod's stub resolver sent, as a step of the journey. */
+export interface DnsQueryStep {
+  /** The absolute name asked (search domain appended). */
+  name: string;
+  type: string;
+  /** The nameserver address from the pod's resolv.conf. */
+  server: string;
+  /** The reply's rcode, or `timeout` when none came. */
+  rcode: string;
+  /** The answer section as zone-file lines. */
+  answer: string[];
+  /** Who answered: CoreDNS behind the kube-dns Service, a server outside the cluster, or nobody. */
+  via: 'coredns' | 'upstream' | 'nobody';
+  /** CoreDNS's plugins that acted on it, with their Corefile lines. */
+  coredns?: string[];
+  /**
+   * The UDP packet from the pod to the server and the reply back (kube-proxy's DNAT to a CoreDNS pod,
+   * conntrack's reverse NAT). Queries sharing one socket (A and AAAA of a name) share one journey.
+   */
+  journey?: Trace;
+  /** Why there is no journey (e.g. a server outside the modelled network). */
+  note?: string;
+}
+
+export interface TraceDns {
+  /** The name as the user gave it. */
+  name: string;
+  resolver: 'glibc' | 'musl';
+  /** The pod's /etc/resolv.conf. */
+  resolvConf: string;
+  /** Every name tried, in order (search list expansion). */
+  tried: string[];
+  queries: DnsQueryStep[];
+  /** What getaddrinfo returns: `OK` with addresses, or the EAI_* error. */
+  result: { status: string; addresses: string[] };
+  /** Time spent waiting on replies that never came, in milliseconds. */
+  waitedMs: number;
 }

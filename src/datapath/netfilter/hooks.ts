@@ -2,7 +2,7 @@
 // kernel puts them. Routing is a callback: this module only knows what happens around the routing decision.
 import type { IPAddr } from '../../net/ip.js';
 import { IPPROTO, icmpQuoteLength, type Packet } from '../../net/packet.js';
-import type { Ruleset, TableName } from '../../node/iptables/types.js';
+import type { Ruleset, Table, TableName } from '../../node/iptables/types.js';
 import {
   type ConntrackEntry,
   type ConntrackTable,
@@ -33,7 +33,18 @@ export type Arrival =
   /** Sent by a local socket. */
   | { readonly kind: 'local-out' }
   /** A frame the bridge forwards between two ports (br_netfilter, net.bridge.bridge-nf-call-iptables=1). */
-  | { readonly kind: 'bridged'; readonly bridge: string; readonly physIn: string; readonly physOut: string };
+  | {
+      readonly kind: 'bridged';
+      readonly bridge: string;
+      readonly physIn: string;
+      /** The port the FDB picked; absent when the frame is addressed to the bridge itself. */
+      readonly physOut?: string;
+      /**
+       * The frame's destination MAC is the bridge's own: unless DNAT changes the destination it goes up to
+       * IP routing (br_pass_frame_up; ip_sabotage_in keeps PREROUTING from running twice).
+       */
+      readonly toHost?: boolean;
+    };
 
 export interface HookEnv {
   readonly ruleset: Ruleset;
@@ -52,6 +63,8 @@ export interface HookEnv {
   readonly nthCount?: (ruleId: string) => number;
   /** net.bridge.bridge-nf-call-iptables; bridged frames skip iptables when false. */
   readonly brNetfilter?: boolean;
+  /** The MTU toward a forwarding decision (route mtu, else the device's); ip_forward checks it before FORWARD. */
+  readonly mtu?: (outIface: string, nextHop?: IPAddr) => number | undefined;
 }
 
 export type HookStep =
@@ -90,6 +103,8 @@ export type HookDisposition =
   | 'REJECTED'
   | 'NO_ROUTE'
   | 'TTL_EXCEEDED'
+  /** A forwarded packet with DF set is larger than the outgoing MTU: ICMP fragmentation needed (ip_forward). */
+  | 'MTU_EXCEEDED'
   | 'UNSUPPORTED';
 
 export interface HookResult {
@@ -125,8 +140,17 @@ interface Walk {
 
 type Stop = { stop: HookResult };
 
-function chainExists(rs: Ruleset, table: TableName, chain: string): boolean {
-  return rs.tables.some((t) => t.name === table && t.chains.some((c) => c.name === chain));
+const builtinChains = new WeakMap<Ruleset, Map<string, Table>>();
+
+/** The table holding `chain` as a built-in hook chain, indexed once per ruleset (`table/CHAIN` → table). */
+function hookTable(rs: Ruleset, table: TableName, chain: string): Table | undefined {
+  let idx = builtinChains.get(rs);
+  if (!idx) {
+    idx = new Map();
+    for (const t of rs.tables) for (const c of t.chains) idx.set(`${t.name}/${c.name}`, t);
+    builtinChains.set(rs, idx);
+  }
+  return idx.get(`${table}/${chain}`);
 }
 
 function finish(w: Walk, disposition: HookDisposition, extra: Partial<HookResult> = {}): HookResult {
@@ -150,8 +174,7 @@ function ctInfoNow(w: Walk): CtInfo {
 
 /** Runs one table's chain at a hook; returns the stop result on DROP/REJECT/UNSUPPORTED, or the NAT action. */
 function runTable(env: HookEnv, w: Walk, hook: Hook, table: TableName): Stop | { nat?: NatAction } {
-  if (!chainExists(env.ruleset, table, hook)) return {};
-  const t = env.ruleset.tables.find((x) => x.name === table);
+  const t = hookTable(env.ruleset, table, hook);
   if (!t) return {};
   const ctx: MatchContext = {
     hook,
@@ -319,7 +342,12 @@ function natHook(env: HookEnv, w: Walk, hook: Hook, manip: 'src' | 'dst'): Stop 
 }
 
 function portsDiffer(a: Packet, b: Packet): boolean {
-  return JSON.stringify(a.l4, bigintSafe) !== JSON.stringify(b.l4, bigintSafe);
+  const x = a.l4;
+  const y = b.l4;
+  if (x === y) return false;
+  if (x && y && x.kind !== 'icmp' && y.kind !== 'icmp') return x.sport !== y.sport || x.dport !== y.dport;
+  // ICMP errors carry a quoted header that NAT rewrites too: compare the whole header.
+  return JSON.stringify(x, bigintSafe) !== JSON.stringify(y, bigintSafe);
 }
 
 function bigintSafe(_k: string, v: unknown): unknown {
@@ -446,10 +474,11 @@ export function netfilterHooks(env: HookEnv, packet: Packet, arrival: Arrival): 
   const before = w.packet;
   s = runAll(env, w, 'PREROUTING', ['mangle']) ?? natHook(env, w, 'PREROUTING', 'dst');
   if (s) return s.stop;
-  if (arrival.kind === 'bridged' && before.ip.dst.equals(w.packet.ip.dst)) {
+  const dnated = !before.ip.dst.equals(w.packet.ip.dst);
+  if (arrival.kind === 'bridged' && !dnated && !arrival.toHost) {
     // br_netfilter: an un-NATed bridged frame stays on the bridge; FORWARD/POSTROUTING see both bridge ports.
     w.outIface = arrival.bridge;
-    w.physdev = { in: arrival.physIn, out: arrival.physOut };
+    w.physdev = { in: arrival.physIn, ...(arrival.physOut ? { out: arrival.physOut } : {}) };
     return forward(env, w, 'BRIDGED');
   }
   const d = route(env, w, false);
@@ -457,19 +486,22 @@ export function netfilterHooks(env: HookEnv, packet: Packet, arrival: Arrival): 
   if (d.kind === 'local') return localIn(env, w);
   w.outIface = d.outIface;
   w.nextHop = d.nextHop;
-  if (arrival.kind === 'bridged' && d.outIface === arrival.bridge) {
-    // DNATed back out of the same bridge (hairpin): still a bridged frame for iptables.
-    w.physdev = { in: arrival.physIn, out: arrival.physOut };
+  // br_nf_pre_routing_finish: a DNATed frame routed back out of its own bridge stays bridged (no TTL change).
+  const bridgedDnat = arrival.kind === 'bridged' && dnated && d.outIface === arrival.bridge;
+  if (bridgedDnat) {
+    w.physdev = { in: arrival.physIn, ...(arrival.physOut ? { out: arrival.physOut } : {}) };
   } else {
-    // ip_forward decrements the TTL before the FORWARD hook; at 1 the packet dies with time exceeded.
+    // ip_forward: TTL first (time exceeded at 1), then the MTU with DF set, then the decrement, then FORWARD.
     if (w.packet.ip.ttl <= 1) return finish(w, 'TTL_EXCEEDED');
+    const mtu = env.mtu?.(d.outIface, d.nextHop);
+    if (mtu !== undefined && w.packet.ip.df && w.packet.ip.totalLength > mtu) {
+      return finish(w, 'MTU_EXCEEDED', {
+        reason: `${w.packet.ip.totalLength} > mtu ${mtu} of ${d.outIface}`,
+      });
+    }
     w.packet = { ...w.packet, ip: { ...w.packet.ip, ttl: w.packet.ip.ttl - 1 } };
   }
-  return forward(
-    env,
-    w,
-    arrival.kind === 'bridged' && d.outIface === arrival.bridge ? 'BRIDGED' : 'FORWARDED',
-  );
+  return forward(env, w, bridgedDnat ? 'BRIDGED' : 'FORWARDED');
 }
 
 /**

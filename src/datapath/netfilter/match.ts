@@ -90,8 +90,19 @@ function protoNumber(name: string): number | 'all' {
   return v;
 }
 
+const addressMatches = new Map<string, Prefix>();
+
 /** `10.0.0.0/8`, `10.0.0.1`, or the mask form `10.0.0.0/255.0.0.0` iptables also accepts. */
 export function parseAddressMatch(text: string): Prefix {
+  // Rules are evaluated far more often than they change: parse each address text once.
+  const hit = addressMatches.get(text);
+  if (hit) return hit;
+  const p = parseAddressMatchText(text);
+  if (addressMatches.size < 1_000_000) addressMatches.set(text, p);
+  return p;
+}
+
+function parseAddressMatchText(text: string): Prefix {
   const p = Prefix.tryParse(text);
   if (p) return p;
   const [a, m] = text.split('/');
@@ -147,9 +158,15 @@ function parseNumber(text: string): number {
 }
 
 /** `value[/mask]` as the mark and connmark matches read it (mask defaults to 0xffffffff). */
+const valueMasks = new Map<string, { value: number; mask: number }>();
+
 export function parseValueMask(text: string): { value: number; mask: number } {
+  const hit = valueMasks.get(text);
+  if (hit) return hit;
   const [v, m] = text.split('/');
-  return { value: parseNumber(v ?? ''), mask: m === undefined ? 0xffffffff : parseNumber(m) };
+  const r = { value: parseNumber(v ?? ''), mask: m === undefined ? 0xffffffff : parseNumber(m) };
+  if (valueMasks.size < 100_000) valueMasks.set(text, r);
+  return r;
 }
 
 function parsePort(text: string): number {

@@ -74,10 +74,105 @@ interface Frame {
   index: number;
   /** Random decisions fixed by the branch chosen at a cascade (rule index → fires). */
   forced: Map<number, boolean>;
+  /** For a long chain: the only rule indexes that can match this packet (see `candidates`), walked in order. */
+  order?: readonly number[];
+  pos: number;
 }
 
+/** Per long chain: rules keyed by the one destination address or port they require, and the rest. */
+interface ChainIndex {
+  readonly byDst: ReadonlyMap<string, readonly number[]>;
+  readonly byDport: ReadonlyMap<number, readonly number[]>;
+  readonly generic: readonly number[];
+}
+
+/** Chains shorter than this are walked rule by rule; longer ones (KUBE-SERVICES with 10,000 services) use an index. */
+const INDEX_MIN_RULES = 32;
+const chainIndexes = new WeakMap<Chain, ChainIndex | null>();
+const chainMaps = new WeakMap<Table, Map<string, Chain>>();
+
+function chainMap(table: Table): Map<string, Chain> {
+  let m = chainMaps.get(table);
+  if (!m) {
+    m = new Map(table.chains.map((c) => [c.name, c]));
+    chainMaps.set(table, m);
+  }
+  return m;
+}
+
+/** A rule's required destination: a non-negated single-host `-d`, else a non-negated single `--dport`. */
+function ruleKey(rule: Rule): { dst?: string; dport?: number } {
+  const s = structureCached(rule);
+  if (!s.ok) return {};
+  for (const b of s.rule.base) {
+    if (b.field !== 'dst' || b.negated) continue;
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?:\/32)?$/.exec(b.value);
+    if (m?.[1]) return { dst: m[1] };
+  }
+  for (const m of s.rule.modules) {
+    if (m.module !== 'tcp' && m.module !== 'udp' && m.module !== 'sctp') continue;
+    for (const o of m.options) {
+      if (
+        (o.flag === '--dport' || o.flag === '--destination-port') &&
+        !o.negated &&
+        /^\d+$/.test(o.args[0] ?? '')
+      ) {
+        return { dport: Number(o.args[0]) };
+      }
+    }
+  }
+  return {};
+}
+
+function indexOf(chain: Chain): ChainIndex | undefined {
+  if (chain.rules.length < INDEX_MIN_RULES) return undefined;
+  let idx = chainIndexes.get(chain);
+  if (idx === undefined) {
+    const byDst = new Map<string, number[]>();
+    const byDport = new Map<number, number[]>();
+    const generic: number[] = [];
+    chain.rules.forEach((rule, i) => {
+      const k = ruleKey(rule);
+      if (k.dst !== undefined) byDst.set(k.dst, [...(byDst.get(k.dst) ?? []), i]);
+      else if (k.dport !== undefined) byDport.set(k.dport, [...(byDport.get(k.dport) ?? []), i]);
+      else generic.push(i);
+    });
+    idx = { byDst, byDport, generic };
+    chainIndexes.set(chain, idx);
+  }
+  return idx ?? undefined;
+}
+
+/**
+ * The rules of a long chain that could match this packet, in chain order: those requiring its destination
+ * address or port, and those requiring neither. The destination does not change during one traversal (only
+ * NAT rewrites it, through conntrack, after the table has decided), so the set holds for the whole walk.
+ */
+function candidates(chain: Chain, packet: Packet): readonly number[] | undefined {
+  const idx = indexOf(chain);
+  if (!idx) return undefined;
+  const dst = packet.ip.version === 4 ? idx.byDst.get(packet.ip.dst.toString()) : undefined;
+  const l4 = packet.l4;
+  const dport = l4 && l4.kind !== 'icmp' ? idx.byDport.get(l4.dport) : undefined;
+  if (!dst && !dport) return idx.generic;
+  return [...idx.generic, ...(dst ?? []), ...(dport ?? [])].sort((a, b) => a - b);
+}
+
+function frameFor(chain: Chain, packet: Packet): Frame {
+  const order = candidates(chain, packet);
+  return { chain, index: 0, forced: new Map(), pos: 0, ...(order ? { order } : {}) };
+}
+
+const ruleTexts = new WeakMap<Rule, string>();
+
 function ref(table: Table, chain: Chain, i: number, rule: Rule): RuleRef {
-  return { table: table.name, chain: chain.name, number: i + 1, text: formatRule(chain.name, rule) };
+  // A rule's text never changes; quoting it is the dearest part of a match, so do it once.
+  let text = ruleTexts.get(rule);
+  if (text === undefined) {
+    text = formatRule(chain.name, rule);
+    ruleTexts.set(rule, text);
+  }
+  return { table: table.name, chain: chain.name, number: i + 1, text };
 }
 
 const structured = new WeakMap<Rule, ReturnType<typeof structureRule>>();
@@ -144,7 +239,7 @@ function run(
   ctx0: MatchContext,
   choose: (point: BranchPoint) => number,
 ): TraversalResult {
-  const chains = new Map(table.chains.map((c) => [c.name, c]));
+  const chains = chainMap(table);
   let packet = packet0;
   let recent = ctx0.recent;
   const matched: RuleRef[] = [];
@@ -167,27 +262,33 @@ function run(
   const start = chains.get(chainName);
   if (!start)
     return done({ kind: 'UNSUPPORTED', reason: `chain ${chainName} does not exist in table ${table.name}` });
-  const stack: Frame[] = [{ chain: start, index: 0, forced: new Map() }];
-  const ctxFor = (chain: Chain, i: number): MatchContext => ({
-    ...ctx0,
-    ...(recent ? { recent } : {}),
-    ruleId: `${table.name}/${chain.name}/${i + 1}`,
-  });
+  const stack: Frame[] = [frameFor(start, packet0)];
+  // One context per `recent` state; a rule id only for the rules that count packets (statistic nth).
+  let baseCtx: MatchContext = recent ? { ...ctx0, recent } : ctx0;
+  let baseRecent = recent;
+  const ctxFor = (chain: Chain, i: number, counts = true): MatchContext => {
+    if (baseRecent !== recent) {
+      baseCtx = recent ? { ...ctx0, recent } : ctx0;
+      baseRecent = recent;
+    }
+    return counts ? { ...baseCtx, ruleId: `${table.name}/${chain.name}/${i + 1}` } : baseCtx;
+  };
+  const counts = (sr: StructuredRule): boolean => sr.modules.some((m) => m.module === 'statistic');
   const endOfStack = (): Verdict =>
     start.policy === '-' ? { kind: 'RETURN' } : { kind: 'POLICY', policy: start.policy };
   for (let steps = 0; steps < 1_000_000; steps++) {
     const frame = stack[stack.length - 1];
     if (!frame) return done(endOfStack());
     const { chain } = frame;
-    const rule = chain.rules[frame.index];
+    const i = frame.order ? (frame.order[frame.pos] ?? chain.rules.length) : frame.index;
+    const rule = chain.rules[i];
     if (!rule) {
       stack.pop();
       continue;
     }
-    const i = frame.index;
     const s = structureCached(rule);
     if (!s.ok) return done({ kind: 'UNSUPPORTED', reason: s.reason, rule: ref(table, chain, i, rule) });
-    let r: MatchResult = matchRule(s.rule, packet, ctxFor(chain, i), frame.forced.get(i));
+    let r: MatchResult = matchRule(s.rule, packet, ctxFor(chain, i, counts(s.rule)), frame.forced.get(i));
     if (r.kind === 'random') {
       const point = cascade(table, chain, i, packet, ctxFor);
       const chosen = choose(point);
@@ -201,7 +302,7 @@ function run(
       branches.push({ point, chosen });
       const fireAt = b.rule ? b.rule.number - 1 : Number.POSITIVE_INFINITY;
       for (let j = i; j < chain.rules.length && j <= fireAt; j++) frame.forced.set(j, j === fireAt);
-      r = matchRule(s.rule, packet, ctxFor(chain, i), frame.forced.get(i));
+      r = matchRule(s.rule, packet, ctxFor(chain, i, counts(s.rule)), frame.forced.get(i));
     }
     frame.forced.delete(i);
     if (r.kind === 'unsupported')
@@ -214,7 +315,8 @@ function run(
       });
     if (r.recent) recent = r.recent;
     if (r.nthHit) nthHits.push(r.nthHit);
-    frame.index++;
+    if (frame.order) frame.pos++;
+    else frame.index++;
     if (r.kind === 'nomatch') continue;
     const here = ref(table, chain, i, rule);
     matched.push(here);
@@ -231,7 +333,7 @@ function run(
       if (t.goto) stack.pop();
       if (stack.length >= MAX_DEPTH)
         return done({ kind: 'UNSUPPORTED', reason: 'chain nesting too deep (loop?)', rule: here });
-      stack.push({ chain: next, index: 0, forced: new Map() });
+      stack.push(frameFor(next, packet));
       continue;
     }
     const eff = applyTarget(t, packet);

@@ -1,0 +1,530 @@
+// Upstream kube-proxy's own packet-flow expectations (kubernetes/kubernetes pkg/proxy/iptables/proxier_test.go,
+// commit 531be81208e2274ef42e72525a26610a9622bcdf: TestNoEndpointsReject, TestClusterIPGeneral, TestLoadBalancer,
+// TestExternalTrafficPolicyLocal/Cluster, as ported in test/agents/kube-proxy), replayed through the kernel-faithful
+// walk: the rules kube-proxy generates for the upstream fixtures are imported into a demo node (iptablesOverride)
+// whose eth0 holds the upstream test node IPs, and each flow is injected there. The set of possible DNAT
+// destinations, REJECT/DROP and the masquerade flag must match upstream's expectations — and upstream's tracer.
+import { describe, expect, it } from 'vitest';
+import { syncIptablesRules } from '../../src/agents/kube-proxy/iptables/proxier.js';
+import { IPAddr, Prefix } from '../../src/net/ip.js';
+import { applyIptablesCommand, applyRestore, emptyRuleset } from '../../src/node/iptables/index.js';
+import type { Ruleset } from '../../src/node/iptables/types.js';
+import type { NodeState, Route } from '../../src/node/state.js';
+import { traceInjected } from '../../src/trace/index.js';
+import type { Trace } from '../../src/trace/types.js';
+import type { Twin } from '../../src/twin.js';
+import {
+  fakeProxierInput,
+  makeService,
+  makeSlice,
+  nodeDump,
+  type PacketFlowTest,
+  TEST_NODE_IPS,
+  tracePacket,
+} from '../agents/kube-proxy/helpers.js';
+import { demoTwin } from './fixture.js';
+
+const EXT = '203.0.113.2';
+const EXT_BLOCKED = '203.0.113.130';
+const NODE = '192.168.0.2';
+
+/** node-1 of the demo with the upstream fake node's IPv4 addresses added to eth0 (as `ip addr add` would). */
+function upstreamNodeTwin(): Twin {
+  const demo = demoTwin();
+  const base = demo.node('node-1');
+  const extra = TEST_NODE_IPS.filter((s) => !s.includes(':')).map((s) => IPAddr.parse(s));
+  const local = (ip: IPAddr): Route => ({
+    table: 'local',
+    type: 'local',
+    dst: Prefix.host(ip),
+    dev: 'eth0',
+    protocol: 'kernel',
+    scope: 'host',
+    src: ip,
+  });
+  const node1: NodeState = {
+    ...base,
+    host: {
+      ...base.host,
+      addresses: [
+        ...base.host.addresses,
+        ...extra.map((ip) => ({ ifname: 'eth0', ip, len: 32, scope: 'global' as const })),
+      ],
+      routes: [...base.host.routes, ...extra.map(local)],
+    },
+  };
+  return {
+    ...demo,
+    node: (n) => (n === 'node-1' ? node1 : demo.node(n)),
+    nodes: () => demo.state.nodeInfo.map((n) => (n.name === 'node-1' ? node1 : demo.node(n.name))),
+  };
+}
+
+function nodeRuleset(out: ReturnType<typeof syncIptablesRules>): Ruleset {
+  let rs = emptyRuleset();
+  for (const c of out.jumpRules) rs = applyIptablesCommand(rs, c);
+  return applyRestore(rs, out.restorePayload, { noflush: true });
+}
+
+/** What upstream's tracer reports, read off the walk: every DNAT destination possible, or the verdict. */
+function outputOf(t: Trace): string {
+  if (t.disposition === 'REJECTED') return 'REJECT';
+  if (t.disposition === 'DROPPED' && t.reason.includes('-j DROP')) return 'DROP';
+  const random = t.branches.filter((b) => b.dnat !== undefined);
+  if (random.length > 0) return random.map((b) => b.dnat).join(', ');
+  const dnat = t.hops.find((h) => h.component === 'netfilter' && h.action === 'DNAT');
+  return dnat ? (/--to-destination (\S+)/.exec(dnat.decidedBy?.text ?? '')?.[1] ?? '?') : '';
+}
+
+const twin = upstreamNodeTwin();
+
+function run(rs: Ruleset, flows: readonly PacketFlowTest[]) {
+  return flows.map((f) => {
+    // Sources the node owns (its IPs, or an LB IP it SNATed to) are locally generated, not received.
+    const localSource = f.sourceIP === NODE || f.sourceIP === f.destIP;
+    const t = traceInjected(twin, {
+      node: 'node-1',
+      iface: localSource ? 'local' : 'eth0',
+      src: `${f.sourceIP}:40000`,
+      dst: `${f.destIP}:${f.destPort}`,
+      protocol: (f.protocol ?? 'TCP').toLowerCase() as 'tcp',
+      seed: 1,
+      iptablesOverride: rs,
+    });
+    const masq = t.hops.some((h) => h.component === 'netfilter' && h.action === 'KUBE-MARK-MASQ');
+    return { name: f.name, output: outputOf(t), masq };
+  });
+}
+
+function expected(flows: readonly PacketFlowTest[]) {
+  return flows.map((f) => ({ name: f.name, output: f.output, masq: f.masq ?? false }));
+}
+
+function check(out: ReturnType<typeof syncIptablesRules>, flows: readonly PacketFlowTest[]): void {
+  const rs = nodeRuleset(out);
+  expect(run(rs, flows)).toEqual(expected(flows));
+  // Differential: upstream's tracer (run on the same payload) agrees on every flow.
+  const dump = nodeDump(out);
+  const tracer = flows.map((f) => {
+    const r = tracePacket(dump, f.sourceIP, f.protocol ?? 'TCP', f.destIP, f.destPort);
+    return { name: f.name, output: r.output, masq: r.masq };
+  });
+  expect(run(rs, flows)).toEqual(tracer);
+}
+
+describe('TestNoEndpointsReject', () => {
+  const svc = makeService(
+    'ns1',
+    'svc1',
+    {
+      type: 'LoadBalancer',
+      clusterIP: '172.30.0.41',
+      externalIPs: ['192.168.99.11'],
+      ports: [{ name: 'p80', protocol: 'TCP', port: 80, nodePort: 3001 }],
+    },
+    { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
+  );
+  const flows: PacketFlowTest[] = [
+    {
+      name: 'pod to cluster IP with no endpoints',
+      sourceIP: '10.0.0.2',
+      destIP: '172.30.0.41',
+      destPort: 80,
+      output: 'REJECT',
+    },
+    {
+      name: 'external to external IP with no endpoints',
+      sourceIP: EXT,
+      destIP: '192.168.99.11',
+      destPort: 80,
+      output: 'REJECT',
+    },
+    {
+      name: 'pod to NodePort with no endpoints',
+      sourceIP: '10.0.0.2',
+      destIP: NODE,
+      destPort: 3001,
+      output: 'REJECT',
+    },
+    {
+      name: 'external to NodePort with no endpoints',
+      sourceIP: EXT,
+      destIP: NODE,
+      destPort: 3001,
+      output: 'REJECT',
+    },
+    {
+      name: 'pod to LoadBalancer IP with no endpoints',
+      sourceIP: '10.0.0.2',
+      destIP: '1.2.3.4',
+      destPort: 80,
+      output: 'REJECT',
+    },
+    {
+      name: 'external to LoadBalancer IP with no endpoints',
+      sourceIP: EXT,
+      destIP: '1.2.3.4',
+      destPort: 80,
+      output: 'REJECT',
+    },
+  ];
+  it('rejects everything, in the hook routing picks', () => {
+    check(syncIptablesRules(fakeProxierInput([svc], [])), flows);
+  });
+  it('a NodePort is rejected in filter INPUT, a ClusterIP in filter FORWARD', () => {
+    const rs = nodeRuleset(syncIptablesRules(fakeProxierInput([svc], [])));
+    const np = traceInjected(twin, {
+      node: 'node-1',
+      src: `${EXT}:40000`,
+      dst: `${NODE}:3001`,
+      protocol: 'tcp',
+      seed: 1,
+      iptablesOverride: rs,
+    });
+    expect(
+      np.hops
+        .filter((h) => h.decidedBy?.kind === 'iptables-rule')
+        .map((h) => `${h.decidedBy?.table} ${h.decidedBy?.chain}`),
+    ).toContain('filter INPUT');
+    expect(np.reason).toContain('filter KUBE-EXTERNAL-SERVICES');
+    const cip = traceInjected(twin, {
+      node: 'node-1',
+      src: '10.0.0.2:40000',
+      dst: '172.30.0.41:80',
+      protocol: 'tcp',
+      seed: 1,
+      iptablesOverride: rs,
+    });
+    expect(cip.reason).toMatch(
+      /^rejected by filter KUBE-SERVICES rule \d+: .*"ns1\/svc1:p80 has no endpoints"/,
+    );
+    expect(cip.hops.some((h) => h.decidedBy?.table === 'filter' && h.decidedBy.chain === 'FORWARD')).toBe(
+      true,
+    );
+  });
+});
+
+describe('TestClusterIPGeneral', () => {
+  const services = [
+    makeService('ns1', 'svc1', {
+      clusterIP: '172.30.0.41',
+      ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+    }),
+    makeService('ns2', 'svc2', {
+      clusterIP: '172.30.0.42',
+      ports: [
+        { name: 'http', port: 80, protocol: 'TCP' },
+        { name: 'https', port: 443, protocol: 'TCP', targetPort: 8443 },
+        { name: 'dns-udp', port: 53, protocol: 'UDP' },
+        { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 5353 },
+        { name: 'dns-sctp', port: 53, protocol: 'SCTP' },
+      ],
+    }),
+  ];
+  const slices = [
+    makeSlice('ns1', 'svc1', 1, {
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.180.0.1'], nodeName: 'test-node' }],
+      ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+    }),
+    makeSlice('ns2', 'svc2', 1, {
+      addressType: 'IPv4',
+      endpoints: [
+        { addresses: ['10.180.0.1'], nodeName: 'test-node' },
+        { addresses: ['10.180.2.1'], nodeName: 'node2' },
+      ],
+      ports: [
+        { name: 'http', port: 80, protocol: 'TCP' },
+        { name: 'https', port: 8443, protocol: 'TCP' },
+        { name: 'dns-udp', port: 53, protocol: 'UDP' },
+        { name: 'dns-tcp', port: 5353, protocol: 'TCP' },
+        { name: 'dns-sctp', port: 53, protocol: 'SCTP' },
+      ],
+    }),
+  ];
+  const src = '10.180.0.2';
+  const flows: PacketFlowTest[] = [
+    { name: 'simple clusterIP', sourceIP: src, destIP: '172.30.0.41', destPort: 80, output: '10.180.0.1:80' },
+    {
+      name: 'hairpin to cluster IP',
+      sourceIP: '10.180.0.1',
+      destIP: '172.30.0.41',
+      destPort: 80,
+      output: '10.180.0.1:80',
+      masq: true,
+    },
+    {
+      name: 'clusterIP with multiple endpoints',
+      sourceIP: src,
+      destIP: '172.30.0.42',
+      destPort: 80,
+      output: '10.180.0.1:80, 10.180.2.1:80',
+    },
+    {
+      name: 'clusterIP with TargetPort',
+      sourceIP: src,
+      destIP: '172.30.0.42',
+      destPort: 443,
+      output: '10.180.0.1:8443, 10.180.2.1:8443',
+    },
+    {
+      name: 'TCP, UDP, SCTP on same port (TCP)',
+      sourceIP: src,
+      protocol: 'TCP',
+      destIP: '172.30.0.42',
+      destPort: 53,
+      output: '10.180.0.1:5353, 10.180.2.1:5353',
+    },
+    {
+      name: 'TCP, UDP, SCTP on same port (UDP)',
+      sourceIP: src,
+      protocol: 'UDP',
+      destIP: '172.30.0.42',
+      destPort: 53,
+      output: '10.180.0.1:53, 10.180.2.1:53',
+    },
+    {
+      name: 'TCP, UDP, SCTP on same port (SCTP)',
+      sourceIP: src,
+      protocol: 'SCTP',
+      destIP: '172.30.0.42',
+      destPort: 53,
+      output: '10.180.0.1:53, 10.180.2.1:53',
+    },
+    {
+      name: 'TCP-only port does not match UDP traffic',
+      sourceIP: src,
+      protocol: 'UDP',
+      destIP: '172.30.0.42',
+      destPort: 80,
+      output: '',
+    },
+    {
+      name: "svc1 does not accept svc2's ports",
+      sourceIP: src,
+      destIP: '172.30.0.41',
+      destPort: 443,
+      output: '',
+    },
+  ];
+  it('routes each port and protocol to its endpoints', () => {
+    check(syncIptablesRules(fakeProxierInput(services, slices)), flows);
+  });
+  it('lists both endpoints of svc2 with probability 1/2 each, whichever the seed follows', () => {
+    const rs = nodeRuleset(syncIptablesRules(fakeProxierInput(services, slices)));
+    const chosen = new Set<string>();
+    for (let seed = 0; seed < 16; seed++) {
+      const t = traceInjected(twin, {
+        node: 'node-1',
+        src: `${src}:40000`,
+        dst: '172.30.0.42:80',
+        protocol: 'tcp',
+        seed,
+        iptablesOverride: rs,
+      });
+      expect(t.branches.map((b) => [b.dnat, b.probability])).toEqual([
+        ['10.180.0.1:80', 0.5],
+        ['10.180.2.1:80', 0.5],
+      ]);
+      chosen.add(t.branches.find((b) => b.chosen)?.dnat ?? '');
+    }
+    expect([...chosen].sort()).toEqual(['10.180.0.1:80', '10.180.2.1:80']);
+  });
+});
+
+describe('TestLoadBalancer', () => {
+  const svc = makeService(
+    'ns1',
+    'svc1',
+    {
+      type: 'LoadBalancer',
+      clusterIP: '172.30.0.41',
+      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001 }],
+      loadBalancerSourceRanges: ['192.168.0.0/24', ' 203.0.113.0/25'],
+    },
+    { loadBalancer: { ingress: [{ ip: '1.2.3.4' }, { ip: '5.6.7.8' }] } },
+  );
+  const slice = makeSlice('ns1', 'svc1', 1, {
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['10.180.0.1'] }],
+    ports: [{ name: 'p80', port: 80, protocol: 'TCP' }],
+  });
+  const ep = '10.180.0.1:80';
+  const flows: PacketFlowTest[] = [
+    { name: 'pod to cluster IP', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 80, output: ep },
+    { name: 'external to nodePort', sourceIP: EXT, destIP: NODE, destPort: 3001, output: ep, masq: true },
+    {
+      name: 'nodePort bypasses LoadBalancerSourceRanges',
+      sourceIP: EXT_BLOCKED,
+      destIP: NODE,
+      destPort: 3001,
+      output: ep,
+      masq: true,
+    },
+    {
+      name: 'accepted external to LB1',
+      sourceIP: EXT,
+      destIP: '1.2.3.4',
+      destPort: 80,
+      output: ep,
+      masq: true,
+    },
+    {
+      name: 'accepted external to LB2',
+      sourceIP: EXT,
+      destIP: '5.6.7.8',
+      destPort: 80,
+      output: ep,
+      masq: true,
+    },
+    {
+      name: 'blocked external to LB1',
+      sourceIP: EXT_BLOCKED,
+      destIP: '1.2.3.4',
+      destPort: 80,
+      output: 'DROP',
+    },
+    {
+      name: 'blocked external to LB2',
+      sourceIP: EXT_BLOCKED,
+      destIP: '5.6.7.8',
+      destPort: 80,
+      output: 'DROP',
+    },
+    {
+      name: 'pod to LB1 (blocked by LoadBalancerSourceRanges)',
+      sourceIP: '10.0.0.2',
+      destIP: '1.2.3.4',
+      destPort: 80,
+      output: 'DROP',
+    },
+    {
+      name: 'pod to LB2 (blocked by LoadBalancerSourceRanges)',
+      sourceIP: '10.0.0.2',
+      destIP: '5.6.7.8',
+      destPort: 80,
+      output: 'DROP',
+    },
+    {
+      name: 'node to LB1 (allowed by LoadBalancerSourceRanges)',
+      sourceIP: NODE,
+      destIP: '1.2.3.4',
+      destPort: 80,
+      output: ep,
+      masq: true,
+    },
+    {
+      name: 'node to LB2 (allowed by LoadBalancerSourceRanges)',
+      sourceIP: NODE,
+      destIP: '5.6.7.8',
+      destPort: 80,
+      output: ep,
+      masq: true,
+    },
+    {
+      name: 'same node to LB1, SNATted to LB1 (implicitly allowed)',
+      sourceIP: '1.2.3.4',
+      destIP: '1.2.3.4',
+      destPort: 80,
+      output: ep,
+      masq: true,
+    },
+    {
+      name: 'same node to LB2, SNATted to LB2 (implicitly allowed)',
+      sourceIP: '5.6.7.8',
+      destIP: '5.6.7.8',
+      destPort: 80,
+      output: ep,
+      masq: true,
+    },
+  ];
+  it('honours loadBalancerSourceRanges through KUBE-FW and KUBE-PROXY-FIREWALL', () => {
+    check(syncIptablesRules(fakeProxierInput([svc], [slice])), flows);
+  });
+});
+
+describe('TestExternalTrafficPolicyLocal / Cluster', () => {
+  const etp = (policy: 'Local' | 'Cluster') =>
+    makeService(
+      'ns1',
+      'svc1',
+      {
+        type: 'LoadBalancer',
+        externalTrafficPolicy: policy,
+        clusterIP: '172.30.0.41',
+        externalIPs: ['192.168.99.11'],
+        ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001, targetPort: 80 }],
+        ...(policy === 'Local' ? { healthCheckNodePort: 30000 } : {}),
+      },
+      { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
+    );
+  const slice = makeSlice('ns1', 'svc1', 1, {
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['10.180.0.1'] }, { addresses: ['10.180.2.1'], nodeName: 'test-node' }],
+    ports: [{ name: 'p80', port: 80, protocol: 'TCP' }],
+  });
+  const both = '10.180.0.1:80, 10.180.2.1:80';
+  const local = '10.180.2.1:80';
+  it('Local: keeps the client source and short-circuits pods', () => {
+    check(syncIptablesRules(fakeProxierInput([etp('Local')], [slice])), [
+      { name: 'pod to cluster IP', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 80, output: both },
+      {
+        name: 'pod to external IP',
+        sourceIP: '10.0.0.2',
+        destIP: '192.168.99.11',
+        destPort: 80,
+        output: both,
+      },
+      {
+        name: 'external to external IP',
+        sourceIP: EXT,
+        destIP: '192.168.99.11',
+        destPort: 80,
+        output: local,
+      },
+      { name: 'pod to LB IP', sourceIP: '10.0.0.2', destIP: '1.2.3.4', destPort: 80, output: both },
+      { name: 'external to LB IP', sourceIP: EXT, destIP: '1.2.3.4', destPort: 80, output: local },
+      { name: 'pod to NodePort', sourceIP: '10.0.0.2', destIP: NODE, destPort: 3001, output: both },
+      { name: 'external to NodePort', sourceIP: EXT, destIP: NODE, destPort: 3001, output: local },
+    ]);
+  });
+  it('Cluster: masquerades all external traffic', () => {
+    check(syncIptablesRules(fakeProxierInput([etp('Cluster')], [slice])), [
+      { name: 'pod to cluster IP', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 80, output: both },
+      {
+        name: 'pod to external IP',
+        sourceIP: '10.0.0.2',
+        destIP: '192.168.99.11',
+        destPort: 80,
+        output: both,
+        masq: true,
+      },
+      {
+        name: 'external to external IP',
+        sourceIP: EXT,
+        destIP: '192.168.99.11',
+        destPort: 80,
+        output: both,
+        masq: true,
+      },
+      {
+        name: 'pod to LB IP',
+        sourceIP: '10.0.0.2',
+        destIP: '1.2.3.4',
+        destPort: 80,
+        output: both,
+        masq: true,
+      },
+      { name: 'external to LB IP', sourceIP: EXT, destIP: '1.2.3.4', destPort: 80, output: both, masq: true },
+      {
+        name: 'pod to NodePort',
+        sourceIP: '10.0.0.2',
+        destIP: NODE,
+        destPort: 3001,
+        output: both,
+        masq: true,
+      },
+      { name: 'external to NodePort', sourceIP: EXT, destIP: NODE, destPort: 3001, output: both, masq: true },
+    ]);
+  });
+});
