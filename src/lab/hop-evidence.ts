@@ -33,7 +33,12 @@ export function parseRuleCounters(text: string): Map<string, bigint> {
 
 const TABLES = ['raw', 'mangle', 'nat', 'filter'];
 
-function zeroCounters(netns: string): void {
+/**
+ * Zeroes the rule counters and empties conntrack: a trace starts from an empty conntrack table, so the
+ * kernel must too — otherwise an earlier probe's flow (e.g. the outer VXLAN UDP flow between two nodes,
+ * whose source port is a hash of the inner flow) is ESTABLISHED and skips the nat rules the trace names.
+ */
+function resetNode(netns: string): void {
   run([
     'ip',
     'netns',
@@ -41,7 +46,7 @@ function zeroCounters(netns: string): void {
     netns,
     'sh',
     '-c',
-    TABLES.map((t) => `iptables -t ${t} -Z 2>/dev/null`).join('; '),
+    [...TABLES.map((t) => `iptables -t ${t} -Z 2>/dev/null`), 'conntrack -F 2>/dev/null', 'true'].join('; '),
   ]);
 }
 
@@ -62,7 +67,7 @@ export async function checkHops(
   const nodes = journal.namespaces.filter((n) => n.role === 'node' && n.node);
   const out: HopCheck[] = [];
   for (const probe of probes) {
-    for (const n of nodes) zeroCounters(n.name);
+    for (const n of nodes) resetNode(n.name);
     const [attempt] = await connectFrom(probe.fromNetns, [
       { id: probe.id, protocol: probe.protocol, ip: probe.ip, port: probe.port, count: 1 },
     ]);

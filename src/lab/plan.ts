@@ -185,6 +185,12 @@ function nodeSteps(twin: Twin, lab: string, node: NodeState, index: number): Lab
   if (seg >= 0)
     steps.push({ kind: 'run', argv: ns(u, 'link', 'set', 'dev', port, 'master', underlayBridge(seg)) });
   steps.push({ kind: 'run', argv: ns(u, 'link', 'set', 'dev', port, 'up') });
+  // The kernel rate-limits ICMP errors per peer (net.ipv4.icmp_ratelimit, 1 s with a small burst), which turns a
+  // burst of REJECTs into timeouts; kpath predicts per packet, so the lab switches it off (docs/divergences.md).
+  steps.push({
+    kind: 'run',
+    argv: ['ip', 'netns', 'exec', real(node.host.name), 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0'],
+  });
   for (const n of [node.host, ...node.pods]) {
     // A policy agent's rules match ipsets (`-m set --match-set`), which must exist before iptables-restore.
     if (n.ipsets?.length) {

@@ -107,6 +107,8 @@ describe.skipIf(missing !== undefined)(
       run(['ip', 'netns', 'add', NODE]);
       run(['ip', '-n', NODE, 'link', 'set', 'lo', 'up']);
       inNs(NODE, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      // REJECT sends ICMP errors, which the kernel rate-limits per peer; a burst of denied probes must not time out.
+      inNs(NODE, ['sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0']);
       for (const p of pods) {
         run(['ip', 'netns', 'add', p.ns]);
         run(['ip', '-n', NODE, 'link', 'add', p.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', p.ns]);
