@@ -2,9 +2,16 @@
 // The kpath command line: argument parsing and output only; the work happens in the pure layers.
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './demo.js';
+import { registerDiff } from './diff.js';
+import { registerDns } from './dns.js';
 import { reportError } from './errors.js';
 import { registerGet } from './get.js';
+import { registerLab } from './lab.js';
 import { registerNode } from './node.js';
+import { registerPod } from './pod.js';
+import { registerReach } from './reach.js';
+import { registerServe } from './serve.js';
+import { registerTrace } from './trace.js';
 
 const program = new Command('kpath')
   .description('A digital twin of Kubernetes cluster networking: what happens to this packet, and why.')
@@ -13,8 +20,15 @@ const program = new Command('kpath')
   .exitOverride();
 
 registerDemo(program);
+registerDns(program);
 registerGet(program);
+registerLab(program);
 registerNode(program);
+registerReach(program);
+registerDiff(program);
+registerPod(program);
+registerTrace(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

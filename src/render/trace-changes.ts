@@ -42,9 +42,12 @@ export function hex(n: number): string {
   return `0x${(n >>> 0).toString(16)}`;
 }
 
-/** One line naming a VXLAN packet's outer headers: `192.168.1.10:41234 > 192.168.1.11:8472 [VXLAN vni 1]`. */
+/** A VXLAN packet's outer headers as tcpdump names hosts: `192.168.1.10.41234 > 192.168.1.11.8472 [VXLAN vni 1]`. */
 export function outerText(p: Packet): string {
-  return `${srcOf(p)} > ${dstOf(p)} [VXLAN vni ${p.encap?.vni ?? '?'}]`;
+  const ports = p.l4 && p.l4.kind !== 'icmp' ? p.l4 : undefined;
+  const host = (ip: IPAddr, port: number | undefined) =>
+    port === undefined ? ip.toString() : `${ip}.${port}`;
+  return `${host(p.ip.src, ports?.sport)} > ${host(p.ip.dst, ports?.dport)} [VXLAN vni ${p.encap?.vni ?? '?'}]`;
 }
 
 function addressTags(action: string, dir: Direction): { src: ChangeTag; dst: ChangeTag } {
@@ -65,8 +68,8 @@ function headerChanges(
   const push = (field: string, from: string, to: string, tag?: ChangeTag) => {
     if (from !== to) out.push({ field: prefix + field, from, to, ...(tag ? { tag } : {}) });
   };
-  push('MAC src', b.eth?.src ?? '-', a.eth?.src ?? '-');
-  push('MAC dst', b.eth?.dst ?? '-', a.eth?.dst ?? '-');
+  push('MAC src', b.eth?.src ?? 'none', a.eth?.src ?? 'none');
+  push('MAC dst', b.eth?.dst ?? 'none', a.eth?.dst ?? 'none');
   push('protocol', String(b.ip.protocol), String(a.ip.protocol));
   push('src', srcOf(b), srcOf(a), tags.src);
   push('dst', dstOf(b), dstOf(a), tags.dst);

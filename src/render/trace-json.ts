@@ -1,7 +1,7 @@
 // A trace as versioned JSON (docs/trace-json.md, docs/trace-json.schema.json): plain values only, addresses as
 // strings, absent things as null so every key is always there for jq and for typed consumers.
 import type { Packet } from '../net/packet.js';
-import type { Branch, Decision, Delivery, Hop, Leg, Trace, TraceRequest } from '../trace/types.js';
+import type { Branch, Decision, Delivery, Hop, Leg, Trace, TraceDns, TraceRequest } from '../trace/types.js';
 import { type Direction, hopChanges, type PacketChange } from './trace-changes.js';
 
 /** Bumped on any change that can break a consumer (a key removed, renamed or retyped); additions keep it. */
@@ -137,6 +137,31 @@ export interface TraceJson {
   delivered: DeliveredJson | null;
   return: ReturnJson | null;
   conntrack: { node: string; entries: string[] }[];
+  /** The name lookup before the connection when TO was a DNS name; null otherwise. */
+  dns: DnsJson | null;
+}
+
+export interface DnsQueryJson {
+  name: string;
+  type: string;
+  server: string;
+  rcode: string;
+  answer: string[];
+  via: 'coredns' | 'upstream' | 'nobody';
+  coredns: string[] | null;
+  /** The query's own packet journey to the server and back, as a complete trace document. */
+  journey: TraceJson | null;
+  note: string | null;
+}
+
+export interface DnsJson {
+  name: string;
+  resolver: 'glibc' | 'musl';
+  resolvConf: string;
+  tried: string[];
+  queries: DnsQueryJson[];
+  result: { status: string; addresses: string[] };
+  waitedMs: number;
 }
 
 export function renderTraceJson(trace: Trace): string {
@@ -170,6 +195,29 @@ export function traceToJson(trace: Trace): TraceJson {
         }
       : null,
     conntrack: trace.conntrack.map((c) => ({ node: c.node, entries: [...c.entries] })),
+    dns: trace.dns ? dnsJson(trace.dns) : null,
+  };
+}
+
+function dnsJson(d: TraceDns): DnsJson {
+  return {
+    name: d.name,
+    resolver: d.resolver,
+    resolvConf: d.resolvConf,
+    tried: [...d.tried],
+    queries: d.queries.map((q) => ({
+      name: q.name,
+      type: q.type,
+      server: q.server,
+      rcode: q.rcode,
+      answer: [...q.answer],
+      via: q.via,
+      coredns: q.coredns ? [...q.coredns] : null,
+      journey: q.journey ? traceToJson(q.journey) : null,
+      note: q.note ?? null,
+    })),
+    result: { status: d.result.status, addresses: [...d.result.addresses] },
+    waitedMs: d.waitedMs,
   };
 }
 

@@ -2,7 +2,7 @@
 // the packet before → after in tcpdump style with its changes marked, then the disposition, the delivery,
 // the return path and conntrack. `explain` swaps the packet detail for one plain sentence per hop.
 import { formatPacket, type Packet } from '../net/packet.js';
-import type { Branch, Decision, Hop, Leg, Trace, TraceRequest } from '../trace/types.js';
+import type { Branch, Decision, Hop, Leg, Trace, TraceDns, TraceRequest } from '../trace/types.js';
 import {
   type Direction,
   formatProbability,
@@ -43,7 +43,7 @@ function id(s: string): string {
   return s;
 }
 
-// Hop detail lines: a 6-column label after a 6-space indent, so values start at column 14.
+// Hop detail lines: an 8-column label after a 6-space indent, so values start at column 14.
 const INDENT = '      ';
 const LABEL_WIDTH = 8;
 
@@ -52,6 +52,7 @@ export function renderTraceText(trace: Trace, opts: TraceTextOptions = {}): stri
   const st = opts.color ? ansi : plain;
   const out: string[] = [];
   out.push(...requestLines(trace.request, st, width), '');
+  if (trace.dns) out.push(...dnsLines(trace.dns, st, width), '');
   out.push(...legLines(trace, 'forward', trace.request, st, width, !!opts.explain));
   out.push(...outcomeLines(trace, trace.request, st, width));
 
@@ -94,21 +95,62 @@ function joinHostPort(ip: string, port: number): string {
 }
 
 function requestLines(r: TraceRequest, st: Style, width: number): string[] {
-  const head = `${st.bold('trace')} ${endpointDisplay(r.from)} → ${endpointDisplay(r.to)}`;
-  const lines = wrap(`${head}  ${r.protocol}, seed ${r.seed}`, width, '', '      ');
+  const head = `trace ${endpointDisplay(r.from)} → ${endpointDisplay(r.to)}`;
+  const tail = `${r.protocol}, seed ${r.seed}`;
+  // `tcp, seed 2` stays together: on the first line when it fits, else on a line of its own.
+  const lines =
+    head.length + 2 + tail.length <= width
+      ? [`${head}  ${tail}`]
+      : [...wrap(head, width, '', '      '), `      ${tail}`];
+  lines[0] = st.bold('trace') + lines[0]!.slice('trace'.length);
   if (r.forcedEndpoint) lines.push(`      endpoint forced to ${r.forcedEndpoint} (--endpoint)`);
   return lines;
+}
+
+/** The name lookup before the connection: what getaddrinfo asked, who answered, what it returned. */
+function dnsLines(dns: TraceDns, st: Style, width: number): string[] {
+  const result = dns.result.status === 'OK' ? `OK ${dns.result.addresses.join(', ')}` : dns.result.status;
+  const out = wrap(
+    `${st.bold('DNS')}  getaddrinfo("${dns.name}") with the ${dns.resolver} resolver: ${result}`,
+    width,
+    '',
+    '      ',
+  );
+  const conf = dns.resolvConf.split('\n').filter((l) => l.trim() !== '');
+  conf.forEach((l, i) => {
+    out.push(...labelled(i === 0 ? 'resolv' : '', l, width));
+  });
+  dns.queries.forEach((q, i) => {
+    const who = q.via === 'coredns' ? 'CoreDNS' : q.via === 'upstream' ? 'upstream server' : 'no answer';
+    out.push(
+      ...labelled(i === 0 ? 'query' : '', `${q.name} ${q.type} @${q.server} → ${q.rcode} (${who})`, width),
+    );
+    for (const a of q.answer) out.push(...labelled('', a, width));
+    if (q.journey) {
+      const back = q.journey.return ? `; reply ${q.journey.return.disposition}` : '';
+      out.push(
+        ...labelled('', `packet: ${q.journey.hops.length} hops, ${q.journey.disposition}${back}`, width),
+      );
+    } else if (q.note) {
+      out.push(...labelled('', q.note, width));
+    }
+  });
+  if (dns.waitedMs > 0)
+    out.push(...labelled('waited', `${dns.waitedMs} ms for replies that never came`, width));
+  return out;
 }
 
 function locationKey(h: Hop): string {
   return `${h.at.node ?? ''}|${h.at.netns}|${h.at.owner}`;
 }
 
-function locationHeader(h: Hop): string {
+function locationHeader(h: Hop, width: number): string[] {
   const parts = [h.at.owner];
   if (h.at.netns !== h.at.owner && !h.at.owner.endsWith(`/${h.at.netns}`)) parts.push(`netns ${h.at.netns}`);
   if (h.at.iface) parts.push(`dev ${h.at.iface}`);
-  return parts.join(' · ');
+  const line = parts.join(' · ');
+  // Long pod and netns names: the owner alone, then where inside it.
+  return line.length <= width || parts.length === 1 ? [line] : [parts[0]!, `  ${parts.slice(1).join(' · ')}`];
 }
 
 function legLines(
@@ -122,17 +164,18 @@ function legLines(
   const out: string[] = [];
   let where = '';
   let iface: string | undefined;
-  const numWidth = Math.max(2, String(leg.hops.length).length + (dir === 'return' ? 1 : 0));
+  const prefix = dir === 'return' ? 'r' : '';
+  const numWidth = Math.max(2, ...leg.hops.map((h) => `${prefix}${h.n}`.length));
   for (const hop of leg.hops) {
     // A new group when the namespace changes, or the interface does (a hop with no interface stays in its group).
     const key = locationKey(hop);
     if (key !== where || (hop.at.iface !== undefined && hop.at.iface !== iface)) {
       if (where !== '') out.push('');
-      out.push(st.head(locationHeader(hop)));
+      out.push(...locationHeader(hop, width).map((l) => st.head(l)));
       where = key;
       iface = hop.at.iface;
     }
-    const num = `${dir === 'return' ? 'r' : ''}${hop.n}`.padStart(numWidth);
+    const num = `${prefix}${hop.n}`.padStart(numWidth);
     if (explain) {
       const lead = `  ${num}  `;
       out.push(
@@ -199,7 +242,7 @@ function branchLines(branches: readonly Branch[], req: TraceRequest, width: numb
   return branches.flatMap((b, i) => {
     const via = b.decidedBy ? jumpTarget(b.decidedBy) : undefined;
     const dnat = b.dnat && b.dnat !== b.target ? ` (${b.dnat})` : '';
-    const why = req.forcedEndpoint && b.dnat ? `--endpoint ${req.forcedEndpoint}` : `seed ${req.seed}`;
+    const why = req.forcedEndpoint && b.dnat ? 'forced by --endpoint' : `seed ${req.seed}`;
     const text = [
       `${probs[i]!.padStart(pw)} → ${b.target}${dnat}`,
       via ? `via ${via}` : '',
@@ -286,7 +329,11 @@ function outcomeLines(trace: Trace, req: TraceRequest, st: Style, width: number)
     ),
   );
   const d = trace.delivered;
-  if (d) {
+  if (d && trace.disposition !== 'DELIVERED') {
+    // Reached the receiver's stack, which refused it (NOT_LISTENING): where, and from whom it came.
+    const at = d.port === undefined ? d.ip : joinHostPort(d.ip, d.port);
+    out.push(...wrap(`reached ${d.to} on ${at}, sent from ${d.observedSource}`, width, '  ', '    '));
+  } else if (d) {
     const at = d.port === undefined ? d.ip : joinHostPort(d.ip, d.port);
     out.push(...wrap(`received by ${d.to} on ${at}`, width, '  ', '    '));
     const sentFrom = req.from.ip;
@@ -313,9 +360,9 @@ function returnOutcomeLines(trace: Trace, st: Style, width: number): string[] {
     ),
   );
   if (r.observedSource) {
-    out.push(
-      ...wrap(`${trace.request.from.spec} sees the reply come from ${r.observedSource}`, width, '  ', '    '),
-    );
+    const from = trace.request.from;
+    const who = from.spec === from.ip ? from.ip : `${from.spec} (${from.ip})`;
+    out.push(...wrap(`${who} sees the reply come from ${r.observedSource}`, width, '  ', '    '));
   }
   return out;
 }
