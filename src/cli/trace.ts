@@ -54,7 +54,12 @@ interface Presentation {
 }
 
 export type TracePlan =
-  | (Presentation & { kind: 'connection'; query: TraceQuery })
+  | (Presentation & {
+      kind: 'connection';
+      query: TraceQuery;
+      /** TO is a DNS name: the pod (or node) resolves it first, and the connection goes to the answer. */
+      name?: { name: string; port?: number };
+    })
   | (Presentation & {
       kind: 'inject';
       query: InjectQuery;
@@ -156,11 +161,13 @@ export function parseEndpointArg(text: string, role: 'FROM' | 'TO' | '--endpoint
       name: checkName('pod', parts[1]!, role),
     };
   }
-  const named = /^([A-Za-z0-9.-]+?)\.?(?::(\d+))?$/.exec(text);
+  // A trailing dot is kept: it makes the name absolute, so the resolver skips the search list.
+  const named = /^([A-Za-z0-9.-]+?)(\.?)(?::(\d+))?$/.exec(text);
   if (role === 'TO' && parts.length === 1 && named && HOSTNAME.test(named[1]!) && named[1]!.length <= 253) {
-    return named[2] === undefined
-      ? { kind: 'name', name: named[1]! }
-      : { kind: 'name', name: named[1]!, port: parsePort(named[2], role) };
+    const name = named[1]! + named[2]!;
+    return named[3] === undefined
+      ? { kind: 'name', name }
+      : { kind: 'name', name, port: parsePort(named[3], role) };
   }
   throw bad();
 }
@@ -256,7 +263,11 @@ export function planTrace(
     ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint.replace(/^pod\//, '') } : {}),
     ...(opts.return === false ? { noReturn: true } : {}),
   };
-  return { ...presentation, kind: 'connection', query };
+  const name =
+    dst.kind === 'name'
+      ? { name: dst.name, ...((port ?? dst.port) !== undefined ? { port: port ?? dst.port } : {}) }
+      : undefined;
+  return { ...presentation, kind: 'connection', query, ...(name ? { name } : {}) };
 }
 
 function planInject(
@@ -367,6 +378,8 @@ export async function runTrace(plan: TracePlan, io: TraceIO): Promise<number> {
     const twin = await io.loadTwin({ file: plan.files });
     trace = (await io.engine()).traceInjected(twin, query);
     if (plan.noReturn) trace = withoutReturn(trace);
+  } else if (plan.name) {
+    trace = await traceByName(plan, plan.name, io);
   } else {
     const twin = await io.loadTwin({ file: plan.files });
     trace = (await io.engine()).traceConnection(twin, plan.query);
@@ -387,6 +400,27 @@ export async function runTrace(plan: TracePlan, io: TraceIO): Promise<number> {
     });
   }
   return trace.disposition === 'DELIVERED' ? 0 : 1;
+}
+
+/** TO is a name: the sender's resolver asks CoreDNS first (each query a journey of its own), then the connection. */
+async function traceByName(
+  plan: Extract<TracePlan, { kind: 'connection' }>,
+  name: { name: string; port?: number },
+  io: TraceIO,
+): Promise<Trace> {
+  const twin = await io.loadTwin({ file: plan.files });
+  const engine = await io.engine();
+  const { dnsStep, unresolvedTrace } = await import('../trace/dns-step.js');
+  const { resolveEndpoint, worldOf } = await import('../trace/index.js');
+  const q = plan.query;
+  const step = dnsStep(twin, q.from.replace(/^pod\//, ''), name.name, { seed: q.seed });
+  if (step.failure || !step.address) {
+    const from = resolveEndpoint(worldOf(twin), q.from).endpoint;
+    return unresolvedTrace(step, from, q.protocol, q.seed, name.port);
+  }
+  const to = name.port !== undefined ? `${step.address}:${name.port}` : step.address;
+  const { port: _port, ...rest } = q;
+  return { ...engine.traceConnection(twin, { ...rest, to }), dns: step.dns };
 }
 
 function withoutReturn(trace: Trace): Trace {

@@ -98,7 +98,7 @@ function resolvePod(world: World, spec: string, name: string): Resolved {
   return { endpoint: { spec, kind: 'pod', ip }, place: { kind: 'netns', nsKey } };
 }
 
-function resolveService(world: World, spec: string, body: string): Resolved {
+function resolveService(world: World, spec: string, body: string, outside: boolean): Resolved {
   const m = /^([^/]+)\/([^/:]+)(?::(.+))?$/.exec(body);
   const name = m ? `${m[1]}/${m[2]}` : body;
   const svc = world.state.services.find((s) => svcKey(s) === name);
@@ -121,10 +121,22 @@ function resolveService(world: World, spec: string, body: string): Resolved {
       `service "${name}" has no port "${want ?? ''}"; its ports are ${listOf(ports.map((p) => (p.name ? `${p.name} (${p.port})` : String(p.port))))}`,
     );
   }
-  return {
-    endpoint: { spec, kind: 'service', ip, port: sp.port },
-    protocol: (sp.protocol ?? 'TCP').toLowerCase() as Protocol,
-  };
+  const protocol = (sp.protocol ?? 'TCP').toLowerCase() as Protocol;
+  // A client outside the cluster cannot reach a ClusterIP: it uses what the service exposes to the outside,
+  // the load balancer's address, an externalIP, or a NodePort on the first node.
+  if (outside) {
+    const lb = svc.status?.loadBalancer?.ingress?.find((i) => i.ip && i.ipMode !== 'Proxy')?.ip;
+    const external = lb ?? svc.spec.externalIPs?.[0];
+    if (external) return { endpoint: { spec, kind: 'service', ip: external, port: sp.port }, protocol };
+    const node = world.state.nodeInfo[0];
+    if (sp.nodePort && node) {
+      return {
+        endpoint: { spec, kind: 'service', ip: node.internalIP.toString(), port: sp.nodePort },
+        protocol,
+      };
+    }
+  }
+  return { endpoint: { spec, kind: 'service', ip, port: sp.port }, protocol };
 }
 
 function resolveNode(world: World, spec: string, name: string): Resolved {
@@ -186,12 +198,15 @@ function resolveIP(world: World, spec: string, ip: IPAddr, port?: number): Resol
   }
 }
 
-/** Resolves a FROM/TO spec to an endpoint (and, for senders, the place packets start from). */
-export function resolveEndpoint(world: World, spec: string): Resolved {
+/**
+ * Resolves a FROM/TO spec to an endpoint (and, for senders, the place packets start from). `outside` says the
+ * sender is an external host, for which a service means its externally reachable address.
+ */
+export function resolveEndpoint(world: World, spec: string, opts: { outside?: boolean } = {}): Resolved {
   const s = spec.trim();
   if (s === 'external') return resolveExternal(world, s);
   if (s.startsWith('external:')) return resolveExternal(world, s, s.slice('external:'.length));
-  if (s.startsWith('svc/')) return resolveService(world, s, s.slice(4));
+  if (s.startsWith('svc/')) return resolveService(world, s, s.slice(4), opts.outside ?? false);
   if (s.startsWith('node/')) return resolveNode(world, s, s.slice(5));
   if (s.startsWith('pod/')) return resolvePod(world, s, s.slice(4));
   const { head, port } = splitPort(s);
@@ -311,7 +326,7 @@ function run(
 export function traceConnection(twin: Twin, query: TraceQuery): Trace {
   const world = worldOf(twin);
   const from = resolveEndpoint(world, query.from);
-  const to = resolveEndpoint(world, query.to);
+  const to = resolveEndpoint(world, query.to, { outside: from.endpoint.kind === 'external' });
   if (!from.place) {
     throw new NotFoundError(
       `"${query.from}" cannot send packets: trace from a pod, a node or an external host`,

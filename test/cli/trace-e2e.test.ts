@@ -146,10 +146,15 @@ describe('kpath trace on the demo cluster', () => {
     expect(forced.j.request.forcedEndpoint).toMatch(/my-app-6d8f7b9c5d-p2w8h$/);
   });
 
-  // The brief names `kpath trace external svc/default/my-app` as the seed's north–south trace; the engine
-  // currently resolves svc/… to the ClusterIP, which is (faithfully) unroutable from outside: NO_ROUTE.
-  // Which address svc/… means from outside is the engine's call; this stays todo until it is decided.
-  it.todo('external svc/default/my-app takes the LoadBalancer path (the seed’s north–south trace)');
+  // From outside, svc/… means the address the service exposes to the outside (here the LB's 203.0.113.50:80).
+  e2e('external svc/default/my-app takes the LoadBalancer path (the seed’s north–south trace)', async () => {
+    const { code, j } = await json('external', 'svc/default/my-app');
+    expect(code).toBe(0);
+    expect(j.request.to.ip).toBe('203.0.113.50');
+    expect(j.request.to.port).toBe(80);
+    expect(j.disposition).toBe('DELIVERED');
+    expect(j.return.observedSource).toBe('203.0.113.50:80');
+  });
 
   e2e('pod → ClusterIP: --no-return leaves the reply out; --explain gives one sentence per hop', async () => {
     const { j } = await json('default/my-app-6d8f7b9c5d-x7k2p', 'svc/default/my-app', { return: false });
