@@ -54,9 +54,10 @@ describe('FROM / TO grammar', () => {
 
   it('TO may be a DNS name (looked up from FROM first); FROM may not', () => {
     expect(parseEndpointArg('my-app', 'TO')).toEqual({ kind: 'name', name: 'my-app' });
+    // The trailing dot stays: it makes the name absolute, so the resolver does not walk the search list.
     expect(parseEndpointArg('db.shop.svc.cluster.local.:5432', 'TO')).toEqual({
       kind: 'name',
-      name: 'db.shop.svc.cluster.local',
+      name: 'db.shop.svc.cluster.local.',
       port: 5432,
     });
     expect(usage('my-app', 'svc/default/my-app')).toMatch(
