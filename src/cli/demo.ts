@@ -95,9 +95,13 @@ export function renderDemo(twin: Twin): string {
     say();
     shell(`iptables-save -t nat   # excerpt`, serviceRules(first.host.iptables, name));
   }
+  say('Next:');
   say(
-    'Next: `kpath node NODE iptables-save|ip-route|ip-addr|ip-link|ip-neigh|bridge-fdb`, `kpath get pods -A -o wide`,',
+    "  kpath trace external svc/default/my-app            the seed's north–south journey, hop by hop, and back",
   );
+  say('  kpath trace external svc/default/my-app --explain  the same, one plain sentence per hop');
+  say('  kpath node NODE iptables-save|ip-route|ip-addr|ip-link|ip-neigh|bridge-fdb');
+  say('  kpath dns web.shop --from shop/POD, kpath reach, kpath serve, sudo kpath lab up');
   say('and the same commands with -f on your own manifests or `kubectl get -A -o yaml` output.');
   return `${out.join('\n')}\n`;
 }
