@@ -190,30 +190,5 @@ export function reverseZoneOfCidr(cidr: string, line: number): string {
   return [...nibbles.reverse(), 'ip6', 'arpa', ''].join('.');
 }
 
-/** kubeadm's current default Corefile (cmd/kubeadm/app/phases/addons/dns/manifests.go, after PR #128359). */
-export function kubeadmCorefile(clusterDomain: string): string {
-  return `.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes ${clusterDomain} in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success ${clusterDomain}
-       disable denial ${clusterDomain}
-    }
-    loop
-    reload
-    loadbalance
-}
-`;
-}
+/** kubeadm's current default Corefile: the ConfigMap kubeadm creates (src/control) holds the one copy. */
+export { defaultCorefile as kubeadmCorefile } from '../control/builtin-objects.js';

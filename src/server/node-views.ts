@@ -1,20 +1,16 @@
 // One node's (or one pod's) state for the web page: the same texts `kpath node` prints, and the netfilter
 // tables as a graph of chains (KUBE-SERVICES → KUBE-SVC-… → KUBE-SEP-…) the page can navigate.
-import { NotFoundError } from '../model/errors.js';
-import { formatRule, printIptablesSave } from '../node/iptables/index.js';
+import { formatRule } from '../node/iptables/index.js';
 import { BUILTIN_CHAINS, type Ruleset } from '../node/iptables/types.js';
-import { bridgeFdb, ipAddr, ipLink, ipNeigh, ipRoute } from '../node/render/index.js';
-import type { NetnsState, NodeState } from '../node/state.js';
+import type { NetnsState } from '../node/state.js';
+import { type NodeView, renderNodeView } from '../node/views.js';
 
-export const NODE_TEXT_VIEWS = [
-  'iptables-save',
-  'ip-route',
-  'ip-addr',
-  'ip-link',
-  'ip-neigh',
-  'bridge-fdb',
-] as const;
-export type NodeTextView = (typeof NODE_TEXT_VIEWS)[number];
+export {
+  isNodeView as isNodeTextView,
+  NODE_VIEWS as NODE_TEXT_VIEWS,
+  type NodeView as NodeTextView,
+  pickNetns,
+} from '../node/views.js';
 
 export interface NetfilterRuleJson {
   /** 1-based, as `iptables -L --line-numbers` counts. */
@@ -40,41 +36,9 @@ export interface NetfilterTableJson {
   chains: NetfilterChainJson[];
 }
 
-/** The netns a view is about: the node's root namespace, or the sandbox of `ns/name` on that node. */
-export function pickNetns(node: NodeState, pod: string | undefined): NetnsState {
-  if (!pod) return node.host;
-  const [ns, name] = pod.includes('/') ? (pod.split('/', 2) as [string, string]) : ['default', pod];
-  const found = node.pods.find(
-    (p) => p.owner.kind === 'pod' && p.owner.namespace === ns && p.owner.name === name,
-  );
-  if (!found) throw new NotFoundError(`pod ${ns}/${name} has no network namespace on node ${node.node}`);
-  return found;
-}
-
-export function isNodeTextView(v: string): v is NodeTextView {
-  return (NODE_TEXT_VIEWS as readonly string[]).includes(v);
-}
-
-/** The text the real tool prints for this view (same renderers as `kpath node NAME VIEW`). */
-export function nodeText(
-  ns: NetnsState,
-  view: NodeTextView,
-  table: 'main' | 'local' | 'all' = 'main',
-): string {
-  switch (view) {
-    case 'iptables-save':
-      return printIptablesSave(ns.iptables);
-    case 'ip-route':
-      return ipRoute(ns, { table });
-    case 'ip-addr':
-      return ipAddr(ns);
-    case 'ip-link':
-      return ipLink(ns);
-    case 'ip-neigh':
-      return ipNeigh(ns);
-    case 'bridge-fdb':
-      return bridgeFdb(ns);
-  }
+/** The text the real tool prints for this view (the same renderer as `kpath node NAME VIEW`). */
+export function nodeText(ns: NetnsState, view: NodeView, table: 'main' | 'local' | 'all' = 'main'): string {
+  return renderNodeView(ns, view, { table });
 }
 
 export function netfilterGraph(rs: Ruleset): NetfilterTableJson[] {
