@@ -8,6 +8,7 @@
 import { canonicalAddress, canonicalExtensionOptions, isTargetExtension } from './canonical.js';
 import { type Extension, type ExtensionContext, opt } from './extension.js';
 import { MATCHES } from './matches.js';
+import { sharedOption } from './print.js';
 import { protocolName, protocolNumber } from './protocols.js';
 import { TARGET_TABLES, TARGETS } from './targets.js';
 import type { RuleOption, TableName } from './types.js';
@@ -41,7 +42,9 @@ const DNAT_TABLES = TARGET_TABLES.get('DNAT') ?? [];
 
 /**
  * A canonicaliser for one restore session. It shares the option objects that repeat (the `-m` heads,
- * one `--probability` per value) between rules; rules are immutable, so sharing is invisible.
+ * one `--probability` per value, one `--comment` per text, the jumps) between rules; rules are
+ * immutable, so sharing is invisible. The repeated ones are marked sharedOption so printing formats
+ * them once; option arrays are built with concat, sized exactly, as they outlive the payload.
  */
 export function kubeProxyShapes(family: 4 | 6): ShapeCanonicaliser {
   const heads = new Map<string, RuleOption>();
@@ -49,13 +52,17 @@ export function kubeProxyShapes(family: 4 | 6): ShapeCanonicaliser {
     const k = `${flag} ${name}`;
     let o = heads.get(k);
     if (!o) {
-      o = opt(flag, [name]);
+      o = sharedOption(opt(flag, [name]));
       heads.set(k, o);
     }
     return o;
   };
   const statistic = new Map<string, RuleOption[] | null>();
   const noProto: ExtensionContext = { family, proto: 0 };
+  const contexts = new Map<number, ExtensionContext>([[0, noProto]]);
+  const comments = new Map<number, Map<string, readonly RuleOption[] | null>>();
+  // The port match with no options (`-m tcp`), per protocol: its options, null for none, or REFUSED.
+  const portMatches = new Map<string, RuleOption[] | null | typeof REFUSED>();
 
   /** `-m statistic --mode random --probability P`, as stored; null when iptables would refuse it. */
   const randomStatistic = (p: string): RuleOption[] | null => {
@@ -69,7 +76,7 @@ export function kubeProxyShapes(family: 4 | 6): ShapeCanonicaliser {
             [opt('--mode', ['random']), opt('--probability', [p])],
             noProto,
           );
-          return kept ? [head('-m', 'statistic'), ...kept] : [];
+          return kept ? [head('-m', 'statistic'), ...kept.map(sharedOption)] : [];
         }) ?? null;
       statistic.set(p, seg);
     }
@@ -103,7 +110,7 @@ export function kubeProxyShapes(family: 4 | 6): ShapeCanonicaliser {
       // -j KUBE-SEP-…
       const j = toChain(text(words, i + 1), chains);
       const c = j && commentOf(comment, noProto);
-      return c && j ? [...c, j] : undefined;
+      return c && j ? c.concat(j) : undefined;
     }
     if (rest === 4 && at(words, i, '-s') && at(words, i + 2, '-j')) {
       // -s ENDPOINT-IP -j KUBE-MARK-MASQ
@@ -113,7 +120,7 @@ export function kubeProxyShapes(family: 4 | 6): ShapeCanonicaliser {
       const s = attempt(() => canonicalAddress('-s', opt('-s', [text(words, i + 1)]), family) ?? null);
       if (s === undefined) return undefined;
       // Base matches come first in iptables-save, whatever order they were written in.
-      return s ? [s, ...c, j] : [...c, j];
+      return s ? [s].concat(c, j) : c.concat(j);
     }
     if (
       rest === 8 &&
@@ -128,7 +135,9 @@ export function kubeProxyShapes(family: 4 | 6): ShapeCanonicaliser {
       const j = toChain(text(words, i + 7), chains);
       const c = j && commentOf(comment, noProto);
       const st = c && randomStatistic(text(words, i + 5));
-      return c && j && st ? [...c, ...st, j] : undefined;
+      if (!c || !j || !st) return undefined;
+      // concat sizes the array exactly: 440k rules' options arrays outlive the payload.
+      return c.concat(st, j);
     }
     if (
       rest === 8 &&
@@ -143,30 +152,63 @@ export function kubeProxyShapes(family: 4 | 6): ShapeCanonicaliser {
       const portMatch = PORT_MATCHES.get(m);
       if (!portMatch || text(words, i + 3) !== m || !DNAT_TABLES.includes(table)) return undefined;
       const proto = protocolNumber(m) as number;
-      const ctx: ExtensionContext = { family, proto };
+      const ctx = protoContext(proto);
       const c = commentOf(comment, ctx);
-      const match = attempt(() => canonicalExtensionOptions(portMatch, m, [], ctx));
+      let match = portMatches.get(m);
+      if (match === undefined) {
+        match =
+          attempt(() => canonicalExtensionOptions(portMatch, m, [], ctx)?.map(sharedOption) ?? null) ??
+          REFUSED;
+        portMatches.set(m, match);
+      }
       const to = attempt(() =>
         canonicalExtensionOptions(DNAT, 'DNAT', [opt('--to-destination', [text(words, i + 7)])], ctx),
       );
-      if (!c || match === undefined || !to) return undefined;
-      const out = [head('-p', protocolName(proto)), ...c];
-      if (match) out.push(head('-m', m), ...match);
-      out.push(head('-j', 'DNAT'), ...to);
-      return out;
+      if (!c || match === REFUSED || !to) return undefined;
+      const p = head('-p', protocolName(proto));
+      return match
+        ? [p].concat(c, head('-m', m), match, head('-j', 'DNAT'), to)
+        : [p].concat(c, head('-j', 'DNAT'), to);
     }
     return undefined;
   };
 
-  function commentOf(comment: string | undefined, ctx: ExtensionContext): RuleOption[] | undefined {
-    if (comment === undefined) return [];
+  /** The comment's stored options; the same comment repeats on every rule of a service, so they are shared. */
+  function commentOf(comment: string | undefined, ctx: ExtensionContext): readonly RuleOption[] | undefined {
+    if (comment === undefined) return NONE;
+    let perProto = comments.get(ctx.proto);
+    if (!perProto) {
+      perProto = new Map();
+      comments.set(ctx.proto, perProto);
+    }
+    let kept = perProto.get(comment);
+    if (kept === undefined) {
+      kept = commentOptions(comment, ctx) ?? null;
+      perProto.set(comment, kept);
+    }
+    return kept ?? undefined;
+  }
+
+  function commentOptions(comment: string, ctx: ExtensionContext): readonly RuleOption[] | undefined {
     const kept = attempt(() =>
       canonicalExtensionOptions(COMMENT, 'comment', [opt('--comment', [comment])], ctx),
     );
     if (kept === undefined) return undefined;
-    return kept ? [head('-m', 'comment'), ...kept] : [];
+    return kept ? [head('-m', 'comment'), ...kept.map(sharedOption)] : NONE;
+  }
+
+  function protoContext(proto: number): ExtensionContext {
+    let c = contexts.get(proto);
+    if (!c) {
+      c = { family, proto };
+      contexts.set(proto, c);
+    }
+    return c;
   }
 }
+
+const NONE: readonly RuleOption[] = Object.freeze([]);
+const REFUSED = 'refused';
 
 function at(words: readonly Word[], k: number, t: string): boolean {
   return words[k]?.text === t;

@@ -50,6 +50,33 @@ export function masqueradeMark(bit: number, format: 'upstream-test' | 'productio
 
 const chainLine = (c: string): string => `:${c} - [0:0]`;
 
+/**
+ * Lines joined into flat text a block at a time. Half a million template-literal lines held until one
+ * final join would all survive the young generation (and be copied by the GC); a block of 1,024 is
+ * flattened while its lines are still young, so only the flat blocks live on.
+ */
+class LineBuffer {
+  private readonly blocks: string[] = [];
+  private lines: string[] = [];
+
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length === 1024) {
+      this.blocks.push(this.lines.join('\n'));
+      this.lines = [];
+    }
+  }
+
+  /** All lines, newline-separated. */
+  text(): string {
+    if (this.lines.length > 0) {
+      this.blocks.push(this.lines.join('\n'));
+      this.lines = [];
+    }
+    return this.blocks.join('\n');
+  }
+}
+
 export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
   input: KubeProxyInput,
 ): IptablesProxierOutput => {
@@ -67,10 +94,10 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
   // Node hints are matched against kube-proxy's own node name.
   const topology = input.topology ? { ...input.topology, nodeName: input.nodeName } : undefined;
 
-  const filterChains: string[] = [];
-  const filterRules: string[] = [];
-  const natChains: string[] = [];
-  const natRules: string[] = [];
+  const filterChains = new LineBuffer();
+  const filterRules = new LineBuffer();
+  const natChains = new LineBuffer();
+  const natRules = new LineBuffer();
 
   for (const c of [
     KUBE_SERVICES,
@@ -382,12 +409,12 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
   // Joined per buffer (each is never empty): spreading half a million lines into one array would copy them again.
   const payload = [
     '*filter',
-    filterChains.join('\n'),
-    filterRules.join('\n'),
+    filterChains.text(),
+    filterRules.text(),
     'COMMIT',
     '*nat',
-    natChains.join('\n'),
-    natRules.join('\n'),
+    natChains.text(),
+    natRules.text(),
     'COMMIT',
   ].join('\n');
   const sysctls: Record<string, string> = {};
