@@ -4,6 +4,8 @@ export interface ScaleSpec {
   services: number;
   /** Pods per service (each service is backed by a Deployment with this many replicas). */
   replicas: number;
+  /** Per-node pod CIDR size (default /24, kube-controller-manager's). */
+  nodeCIDRMaskSize?: number;
 }
 
 export function generateClusterYaml(spec: ScaleSpec): string {
@@ -14,11 +16,12 @@ export function generateClusterYaml(spec: ScaleSpec): string {
     'metadata: {name: bench}',
     'spec:',
     '  podCIDR: 10.0.0.0/8',
-    '  nodeCIDRMaskSize: 24',
+    `  nodeCIDRMaskSize: ${spec.nodeCIDRMaskSize ?? 24}`,
     '  serviceCIDR: 172.16.0.0/14',
     '  dnsServiceIP: 172.16.0.10',
     '  loadBalancer: {pool: [100.64.0.0/16]}',
     '  underlay: [{cidr: 192.168.0.0/16, gateway: 192.168.0.1}]',
+    '  externalHosts: [{name: client, ip: 198.51.100.5}]',
     '  nodes:',
   );
   for (let i = 0; i < spec.nodes; i++) {

@@ -6,7 +6,10 @@ import { performance } from 'node:perf_hooks';
 import { programNode } from '../src/agents/index.js';
 import { runControlPlane } from '../src/control/index.js';
 import { loadCluster } from '../src/load/index.js';
+import { readSources } from '../src/load/sources.js';
 import { printIptablesSave } from '../src/node/iptables/index.js';
+import { type TraceQuery, traceConnection, worldOf } from '../src/trace/index.js';
+import { buildTwin, type Twin } from '../src/twin.js';
 import { generateClusterYaml, type ScaleSpec } from './generate.js';
 
 function arg(name: string, dflt: number): number {
@@ -62,6 +65,81 @@ const text = measure('render its iptables-save', () => printIptablesSave(node.ho
 console.log(`  iptables-save: ${text.split('\n').length} lines`);
 measure('program + render one node again (warm)', () =>
   printIptablesSave(programNode(state, nodeName).host.iptables),
+);
+
+// ---- traces: the median of many, once the twin (and its world) is built ----------------------------
+
+function median(label: string, twin: Twin, query: TraceQuery, runs: number): void {
+  for (let i = 0; i < 20; i++) traceConnection(twin, { ...query, seed: i + 1 }); // warm up the JIT
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    traceConnection(twin, { ...query, seed: i + 1 });
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(3);
+  console.log(`${label.padEnd(58)} median ${at(0.5)} ms   p90 ${at(0.9)} ms   (${runs} traces)`);
+}
+
+const demo = buildTwin(await readSources(['examples/demo']));
+worldOf(demo);
+console.log('\ntraces on the demo cluster');
+const oneWay = { protocol: 'tcp', seed: 1, noReturn: true } as const;
+median(
+  '  pod → ClusterIP, one way',
+  demo,
+  { ...oneWay, from: 'shop/web-576dc54788-9gvgj', to: 'svc/default/my-app' },
+  500,
+);
+median(
+  '  pod → ClusterIP, there and back',
+  demo,
+  { ...oneWay, noReturn: false, from: 'shop/web-576dc54788-9gvgj', to: 'svc/default/my-app' },
+  500,
+);
+median(
+  '  external → LB → NodePort → pod, one way',
+  demo,
+  { ...oneWay, from: 'external', to: 'svc/default/my-app' },
+  500,
+);
+median(
+  '  external → LB → NodePort → pod, there and back',
+  demo,
+  { ...oneWay, noReturn: false, from: 'external', to: 'svc/default/my-app' },
+  500,
+);
+
+// A 10,000-service cluster small enough in nodes that every node's state fits the world the walk needs.
+const traceSpec: ScaleSpec = {
+  nodes: arg('trace-nodes', 10),
+  services: spec.services,
+  replicas: 2,
+  nodeCIDRMaskSize: 21,
+};
+const bigTwin = measure(
+  `\n${traceSpec.services}-service twin for traces (${traceSpec.nodes} nodes, ${traceSpec.services * traceSpec.replicas} endpoints)`,
+  () => buildTwin([{ file: 'bench-trace.yaml', text: generateClusterYaml(traceSpec) }]),
+);
+measure('  program every node and build the world', () => worldOf(bigTwin));
+const pod = bigTwin.state.pods.find((p) => p.metadata.namespace === 'ns-0' && p.spec.nodeName)!;
+const podKey = `ns-0/${pod.metadata.name}`;
+// Services as bench/generate.ts names them: svc-I in ns-(I mod namespaces); every 20th is a LoadBalancer.
+const namespaces = Math.max(1, Math.floor(traceSpec.services / 100));
+const svcAt = (i: number) => `svc/ns-${i % namespaces}/svc-${i}`;
+const mid = Math.floor(traceSpec.services / 40) * 20;
+median(
+  '  pod → ClusterIP, there and back',
+  bigTwin,
+  { protocol: 'tcp', seed: 1, from: podKey, to: svcAt(mid + 1) },
+  200,
+);
+median(
+  '  external → LB → NodePort → pod, there and back',
+  bigTwin,
+  { protocol: 'tcp', seed: 1, from: 'external', to: svcAt(mid) },
+  200,
 );
 
 clearInterval(sampler);
