@@ -154,13 +154,16 @@ export function hopsFromSteps(
             }
           : {}),
         before: s.packet,
-        after: s.packet,
+        after: s.forwarded ?? s.packet,
         explanation:
-          s.decision.kind === 'local'
+          (s.forwarded
+            ? `Forwarding: ip_forward decrements the TTL (${s.packet.ip.ttl} → ${s.forwarded.ip.ttl}). `
+            : '') +
+          (s.decision.kind === 'local'
             ? `The routing table says ${s.packet.ip.dst} is a local address: the packet is delivered to this namespace (ip route get: ${get.trim()}).`
             : s.decision.kind === 'forward'
               ? `${s.reroute ? 'After NAT changed the destination, routing is done again: ' : ''}${s.packet.ip.dst} goes${via}${viaHop} (ip route get: ${get.trim()}).`
-              : `No usable route for ${s.packet.ip.dst}: ${s.decision.reason}.`,
+              : `No usable route for ${s.packet.ip.dst}: ${s.decision.reason}.`),
       });
       continue;
     }
@@ -248,9 +251,16 @@ export function hopsFromSteps(
     const res = s.result;
     const table = tables(s.table);
     const groups = branchesOf(table, res.branches);
+    // Each rule's hop shows the packet as that rule left it: MARK rewrites are pinned to their own rule,
+    // the chain's final effect (NAT binding, verdict) to the last one.
+    let current = s.before;
     res.matched.forEach((m, i) => {
       const target = ruleTarget(m.text);
       const last = i === res.matched.length - 1;
+      const before = current;
+      if (m.after) current = m.after;
+      const after = last ? s.after : current;
+      current = after;
       const bi = res.branches.findIndex((b) => {
         const chosen = b.point.branches[b.chosen];
         return chosen?.rule?.chain === m.chain && chosen.rule.number === m.number;
@@ -268,8 +278,8 @@ export function hopsFromSteps(
           chain: m.chain,
           ruleNumber: m.number,
         },
-        before: s.before,
-        after: last ? s.after : s.before,
+        before,
+        after,
         explanation:
           branches && branches.length > 1
             ? `${ruleExplanation(m, target, s.after)} This is a random choice (statistic): ${branches

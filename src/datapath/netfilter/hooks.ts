@@ -92,6 +92,8 @@ export type HookStep =
       readonly decision: NetfilterRoute;
       readonly packet: Packet;
       readonly reroute: boolean;
+      /** For a forwarded packet: after ip_forward decremented its TTL. */
+      readonly forwarded?: Packet;
     };
 
 export type HookDisposition =
@@ -500,6 +502,10 @@ export function netfilterHooks(env: HookEnv, packet: Packet, arrival: Arrival): 
       });
     }
     w.packet = { ...w.packet, ip: { ...w.packet.ip, ttl: w.packet.ip.ttl - 1 } };
+    // The routing step is where the trace shows the decrement.
+    const last = w.steps.length - 1;
+    const step = w.steps[last];
+    if (step?.kind === 'route') w.steps[last] = { ...step, forwarded: w.packet };
   }
   return forward(env, w, bridgedDnat ? 'BRIDGED' : 'FORWARDED');
 }

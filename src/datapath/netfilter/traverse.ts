@@ -12,6 +12,8 @@ export interface RuleRef {
   readonly chain: string;
   readonly number: number;
   readonly text: string;
+  /** For a matched rule whose target rewrote the packet (MARK, CONNMARK): the packet right after it. */
+  readonly after?: Packet;
 }
 
 export type Verdict =
@@ -350,6 +352,7 @@ function run(
         return done({ kind: 'NAT', action: eff.action });
       case 'packet':
         packet = eff.packet;
+        matched[matched.length - 1] = { ...here, after: packet };
         continue;
       case 'log':
         logs.push(formatLogLine(eff.prefix, packet, ctx0.inIface, ctx0.outIface));
