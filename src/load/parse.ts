@@ -10,6 +10,7 @@ import {
   LineCounter,
   type Node,
   Parser,
+  type ScalarTag,
   type YAMLError,
 } from 'yaml';
 import type { InputProblem } from '../model/errors.js';
@@ -147,6 +148,9 @@ function isListKind(v: Record<string, unknown>): boolean {
   return typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items);
 }
 
+/** go-yaml v2's yamlStyleFloat, exponent form (resolve.go): digits, or `.digits`, before the `e`. */
+const GO_YAML_FLOAT_EXP = /^[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)[eE][-+]?[0-9]+$/;
+
 export function parseSource(src: SourceText, order = 0): ParseResult {
   const lc = new LineCounter();
   const composer = new Composer({
@@ -157,9 +161,16 @@ export function parseSource(src: SourceText, order = 0): ParseResult {
     // is octal and `<<` merges; but timestamps and 1:20 sexagesimals stay strings there.
     version: '1.1',
     customTags: (tags) =>
-      tags.filter(
-        (t) => !(typeof t === 'object' && (t.tag === TIMESTAMP || ('format' in t && t.format === 'TIME'))),
-      ),
+      tags
+        .filter(
+          (t) => !(typeof t === 'object' && (t.tag === TIMESTAMP || ('format' in t && t.format === 'TIME'))),
+        )
+        // go-yaml's float needs a digit before the exponent (`e0`, `.e5` stay strings); yaml's 1.1 schema does not.
+        .map((t) =>
+          typeof t === 'object' && 'format' in t && t.format === 'EXP'
+            ? ({ ...t, test: GO_YAML_FLOAT_EXP } as ScalarTag)
+            : t,
+        ),
   });
   // Documents are composed and converted one at a time (parseAllDocuments would hold every document's
   // syntax tree at once: for a 5 MiB dump, hundreds of MiB and most of the loader's time in GC).

@@ -172,3 +172,12 @@ describe('streams', () => {
     ]);
   });
 });
+
+describe('YAML 1.1 as go-yaml reads it', () => {
+  it('needs a digit before an exponent: e0 is a string, 1e3 and .5e1 are numbers', () => {
+    const text =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: e0, b: 1e3, c: .5e1, d: -2E-2}\n';
+    const { objects } = parseSource({ file: 'c.yaml', text });
+    expect(objects[0]!.value.data).toEqual({ a: 'e0', b: 1000, c: 5, d: -0.02 });
+  });
+});
