@@ -11,6 +11,7 @@ import { printIptablesSave } from '../src/node/iptables/index.js';
 import { type TraceQuery, traceConnection, worldOf } from '../src/trace/index.js';
 import { buildTwin, type Twin } from '../src/twin.js';
 import { generateClusterYaml, type ScaleSpec } from './generate.js';
+import { dnsBench, policyBench } from './policy-dns.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -141,6 +142,9 @@ median(
   { protocol: 'tcp', seed: 1, from: 'external', to: svcAt(mid) },
   200,
 );
+
+dnsBench(bigTwin.state);
+policyBench();
 
 clearInterval(sampler);
 console.log(`peak RSS ${mib(maxRss()).trim()} MiB`);
