@@ -63,6 +63,26 @@ export async function demoTwin(edit?: (text: string) => string): Promise<Twin> {
 /** The demo with Flannel's host-gw backend: direct routes via the other nodes, no VXLAN. */
 export const hostGw = (text: string) => text.replace('backend: vxlan', 'backend: host-gw');
 
+/**
+ * The demo with kube-router enforcing NetworkPolicy: shop/web accepts only my-app pods (any namespace) on
+ * TCP 80, so every other pod's connection to it is refused by the policy rules.
+ */
+export const withPolicies = (text: string) => {
+  const agent = text.replace('backend: vxlan', 'backend: vxlan\n    policyAgent: kube-router');
+  if (!text.includes('kind: StatefulSet')) return agent;
+  return `${agent}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-my-app, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+    - from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: my-app}}}]
+      ports: [{port: 80}]
+`;
+};
+
 /** What the host's own namespace looks like: rules (timestamps dropped), links, routes. */
 export function hostSnapshot(): { iptables: string; links: string; routes: string } {
   return {
