@@ -16,7 +16,7 @@ import {
   type PacketFlowTest,
   runPacketFlows,
 } from './helpers.js';
-import { EXT, NODE, TEST_LOAD_BALANCER } from './upstream-load-balancer.js';
+import { EXT, NODE, TEST_CLUSTER_IP_GENERAL, TEST_LOAD_BALANCER } from './upstream-cases.js';
 
 describe('TestNoEndpointsReject', () => {
   const svc = makeService(
@@ -81,108 +81,7 @@ describe('TestNoEndpointsReject', () => {
 });
 
 describe('TestClusterIPGeneral', () => {
-  const services = [
-    makeService('ns1', 'svc1', {
-      clusterIP: '172.30.0.41',
-      ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
-    }),
-    makeService('ns2', 'svc2', {
-      clusterIP: '172.30.0.42',
-      ports: [
-        { name: 'http', port: 80, protocol: 'TCP' },
-        { name: 'https', port: 443, protocol: 'TCP', targetPort: 8443 },
-        { name: 'dns-udp', port: 53, protocol: 'UDP' },
-        { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 5353 },
-        { name: 'dns-sctp', port: 53, protocol: 'SCTP' },
-      ],
-    }),
-  ];
-  const slices = [
-    makeSlice('ns1', 'svc1', 1, {
-      addressType: 'IPv4',
-      endpoints: [{ addresses: ['10.180.0.1'], nodeName: 'test-node' }],
-      ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
-    }),
-    makeSlice('ns2', 'svc2', 1, {
-      addressType: 'IPv4',
-      endpoints: [
-        { addresses: ['10.180.0.1'], nodeName: 'test-node' },
-        { addresses: ['10.180.2.1'], nodeName: 'node2' },
-      ],
-      ports: [
-        { name: 'http', port: 80, protocol: 'TCP' },
-        { name: 'https', port: 8443, protocol: 'TCP' },
-        { name: 'dns-udp', port: 53, protocol: 'UDP' },
-        { name: 'dns-tcp', port: 5353, protocol: 'TCP' },
-        { name: 'dns-sctp', port: 53, protocol: 'SCTP' },
-      ],
-    }),
-  ];
-  const src = '10.180.0.2';
-  const flows: PacketFlowTest[] = [
-    { name: 'simple clusterIP', sourceIP: src, destIP: '172.30.0.41', destPort: 80, output: '10.180.0.1:80' },
-    {
-      name: 'hairpin to cluster IP',
-      sourceIP: '10.180.0.1',
-      destIP: '172.30.0.41',
-      destPort: 80,
-      output: '10.180.0.1:80',
-      masq: true,
-    },
-    {
-      name: 'clusterIP with multiple endpoints',
-      sourceIP: src,
-      destIP: '172.30.0.42',
-      destPort: 80,
-      output: '10.180.0.1:80, 10.180.2.1:80',
-    },
-    {
-      name: 'clusterIP with TargetPort',
-      sourceIP: src,
-      destIP: '172.30.0.42',
-      destPort: 443,
-      output: '10.180.0.1:8443, 10.180.2.1:8443',
-    },
-    {
-      name: 'TCP, UDP, SCTP on same port (TCP)',
-      sourceIP: src,
-      protocol: 'TCP',
-      destIP: '172.30.0.42',
-      destPort: 53,
-      output: '10.180.0.1:5353, 10.180.2.1:5353',
-    },
-    {
-      name: 'TCP, UDP, SCTP on same port (UDP)',
-      sourceIP: src,
-      protocol: 'UDP',
-      destIP: '172.30.0.42',
-      destPort: 53,
-      output: '10.180.0.1:53, 10.180.2.1:53',
-    },
-    {
-      name: 'TCP, UDP, SCTP on same port (SCTP)',
-      sourceIP: src,
-      protocol: 'SCTP',
-      destIP: '172.30.0.42',
-      destPort: 53,
-      output: '10.180.0.1:53, 10.180.2.1:53',
-    },
-    {
-      name: 'TCP-only port does not match UDP traffic',
-      sourceIP: src,
-      protocol: 'UDP',
-      destIP: '172.30.0.42',
-      destPort: 80,
-      output: '',
-    },
-    {
-      name: "svc1 does not accept svc2's ports",
-      sourceIP: src,
-      destIP: '172.30.0.41',
-      destPort: 443,
-      output: '',
-    },
-  ];
+  const { services, slices, flows } = TEST_CLUSTER_IP_GENERAL;
   it('routes each port and protocol to its endpoints', () => {
     const dump = nodeDump(syncIptablesRules(fakeProxierInput(services, slices)));
     expect(runPacketFlows(dump, flows)).toEqual(expectedFlows(flows));
