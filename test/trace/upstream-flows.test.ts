@@ -15,8 +15,6 @@ import type { Trace } from '../../src/trace/types.js';
 import type { Twin } from '../../src/twin.js';
 import {
   fakeProxierInput,
-  makeService,
-  makeSlice,
   nodeDump,
   type PacketFlowTest,
   TEST_NODE_IPS,
@@ -26,7 +24,10 @@ import {
   EXT,
   NODE,
   TEST_CLUSTER_IP_GENERAL,
+  TEST_ETP_CLUSTER,
+  TEST_ETP_LOCAL,
   TEST_LOAD_BALANCER,
+  TEST_NO_ENDPOINTS_REJECT,
 } from '../agents/kube-proxy/upstream-cases.js';
 import { demoTwin } from './fixture.js';
 
@@ -115,61 +116,7 @@ function check(out: ReturnType<typeof syncIptablesRules>, flows: readonly Packet
 }
 
 describe('TestNoEndpointsReject', () => {
-  const svc = makeService(
-    'ns1',
-    'svc1',
-    {
-      type: 'LoadBalancer',
-      clusterIP: '172.30.0.41',
-      externalIPs: ['192.168.99.11'],
-      ports: [{ name: 'p80', protocol: 'TCP', port: 80, nodePort: 3001 }],
-    },
-    { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
-  );
-  const flows: PacketFlowTest[] = [
-    {
-      name: 'pod to cluster IP with no endpoints',
-      sourceIP: '10.0.0.2',
-      destIP: '172.30.0.41',
-      destPort: 80,
-      output: 'REJECT',
-    },
-    {
-      name: 'external to external IP with no endpoints',
-      sourceIP: EXT,
-      destIP: '192.168.99.11',
-      destPort: 80,
-      output: 'REJECT',
-    },
-    {
-      name: 'pod to NodePort with no endpoints',
-      sourceIP: '10.0.0.2',
-      destIP: NODE,
-      destPort: 3001,
-      output: 'REJECT',
-    },
-    {
-      name: 'external to NodePort with no endpoints',
-      sourceIP: EXT,
-      destIP: NODE,
-      destPort: 3001,
-      output: 'REJECT',
-    },
-    {
-      name: 'pod to LoadBalancer IP with no endpoints',
-      sourceIP: '10.0.0.2',
-      destIP: '1.2.3.4',
-      destPort: 80,
-      output: 'REJECT',
-    },
-    {
-      name: 'external to LoadBalancer IP with no endpoints',
-      sourceIP: EXT,
-      destIP: '1.2.3.4',
-      destPort: 80,
-      output: 'REJECT',
-    },
-  ];
+  const { svc, flows } = TEST_NO_ENDPOINTS_REJECT;
   it('rejects everything, in the hook routing picks', () => {
     check(syncIptablesRules(fakeProxierInput([svc], [])), flows);
   });
@@ -241,87 +188,12 @@ describe('TestLoadBalancer', () => {
 });
 
 describe('TestExternalTrafficPolicyLocal / Cluster', () => {
-  const etp = (policy: 'Local' | 'Cluster') =>
-    makeService(
-      'ns1',
-      'svc1',
-      {
-        type: 'LoadBalancer',
-        externalTrafficPolicy: policy,
-        clusterIP: '172.30.0.41',
-        externalIPs: ['192.168.99.11'],
-        ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001, targetPort: 80 }],
-        ...(policy === 'Local' ? { healthCheckNodePort: 30000 } : {}),
-      },
-      { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
-    );
-  const slice = makeSlice('ns1', 'svc1', 1, {
-    addressType: 'IPv4',
-    endpoints: [{ addresses: ['10.180.0.1'] }, { addresses: ['10.180.2.1'], nodeName: 'test-node' }],
-    ports: [{ name: 'p80', port: 80, protocol: 'TCP' }],
-  });
-  const both = '10.180.0.1:80, 10.180.2.1:80';
-  const local = '10.180.2.1:80';
   it('Local: keeps the client source and short-circuits pods', () => {
-    check(syncIptablesRules(fakeProxierInput([etp('Local')], [slice])), [
-      { name: 'pod to cluster IP', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 80, output: both },
-      {
-        name: 'pod to external IP',
-        sourceIP: '10.0.0.2',
-        destIP: '192.168.99.11',
-        destPort: 80,
-        output: both,
-      },
-      {
-        name: 'external to external IP',
-        sourceIP: EXT,
-        destIP: '192.168.99.11',
-        destPort: 80,
-        output: local,
-      },
-      { name: 'pod to LB IP', sourceIP: '10.0.0.2', destIP: '1.2.3.4', destPort: 80, output: both },
-      { name: 'external to LB IP', sourceIP: EXT, destIP: '1.2.3.4', destPort: 80, output: local },
-      { name: 'pod to NodePort', sourceIP: '10.0.0.2', destIP: NODE, destPort: 3001, output: both },
-      { name: 'external to NodePort', sourceIP: EXT, destIP: NODE, destPort: 3001, output: local },
-    ]);
+    const { svc, slice, flows } = TEST_ETP_LOCAL;
+    check(syncIptablesRules(fakeProxierInput([svc], [slice])), flows);
   });
   it('Cluster: masquerades all external traffic', () => {
-    check(syncIptablesRules(fakeProxierInput([etp('Cluster')], [slice])), [
-      { name: 'pod to cluster IP', sourceIP: '10.0.0.2', destIP: '172.30.0.41', destPort: 80, output: both },
-      {
-        name: 'pod to external IP',
-        sourceIP: '10.0.0.2',
-        destIP: '192.168.99.11',
-        destPort: 80,
-        output: both,
-        masq: true,
-      },
-      {
-        name: 'external to external IP',
-        sourceIP: EXT,
-        destIP: '192.168.99.11',
-        destPort: 80,
-        output: both,
-        masq: true,
-      },
-      {
-        name: 'pod to LB IP',
-        sourceIP: '10.0.0.2',
-        destIP: '1.2.3.4',
-        destPort: 80,
-        output: both,
-        masq: true,
-      },
-      { name: 'external to LB IP', sourceIP: EXT, destIP: '1.2.3.4', destPort: 80, output: both, masq: true },
-      {
-        name: 'pod to NodePort',
-        sourceIP: '10.0.0.2',
-        destIP: NODE,
-        destPort: 3001,
-        output: both,
-        masq: true,
-      },
-      { name: 'external to NodePort', sourceIP: EXT, destIP: NODE, destPort: 3001, output: both, masq: true },
-    ]);
+    const { svc, slice, flows } = TEST_ETP_CLUSTER;
+    check(syncIptablesRules(fakeProxierInput([svc], [slice])), flows);
   });
 });

@@ -16,64 +16,16 @@ import {
   type PacketFlowTest,
   runPacketFlows,
 } from './helpers.js';
-import { EXT, NODE, TEST_CLUSTER_IP_GENERAL, TEST_LOAD_BALANCER } from './upstream-cases.js';
+import {
+  EXT,
+  NODE,
+  TEST_CLUSTER_IP_GENERAL,
+  TEST_LOAD_BALANCER,
+  TEST_NO_ENDPOINTS_REJECT,
+} from './upstream-cases.js';
 
 describe('TestNoEndpointsReject', () => {
-  const svc = makeService(
-    'ns1',
-    'svc1',
-    {
-      type: 'LoadBalancer',
-      clusterIP: '172.30.0.41',
-      externalIPs: ['192.168.99.11'],
-      ports: [{ name: 'p80', protocol: 'TCP', port: 80, nodePort: 3001 }],
-    },
-    { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
-  );
-  const flows: PacketFlowTest[] = [
-    {
-      name: 'pod to cluster IP with no endpoints',
-      sourceIP: '10.0.0.2',
-      destIP: '172.30.0.41',
-      destPort: 80,
-      output: 'REJECT',
-    },
-    {
-      name: 'external to external IP with no endpoints',
-      sourceIP: EXT,
-      destIP: '192.168.99.11',
-      destPort: 80,
-      output: 'REJECT',
-    },
-    {
-      name: 'pod to NodePort with no endpoints',
-      sourceIP: '10.0.0.2',
-      destIP: NODE,
-      destPort: 3001,
-      output: 'REJECT',
-    },
-    {
-      name: 'external to NodePort with no endpoints',
-      sourceIP: EXT,
-      destIP: NODE,
-      destPort: 3001,
-      output: 'REJECT',
-    },
-    {
-      name: 'pod to LoadBalancer IP with no endpoints',
-      sourceIP: '10.0.0.2',
-      destIP: '1.2.3.4',
-      destPort: 80,
-      output: 'REJECT',
-    },
-    {
-      name: 'external to LoadBalancer IP with no endpoints',
-      sourceIP: EXT,
-      destIP: '1.2.3.4',
-      destPort: 80,
-      output: 'REJECT',
-    },
-  ];
+  const { svc, flows } = TEST_NO_ENDPOINTS_REJECT;
   it('rejects everything', () => {
     const dump = nodeDump(syncIptablesRules(fakeProxierInput([svc], [])));
     expect(runPacketFlows(dump, flows)).toEqual(expectedFlows(flows));

@@ -4,161 +4,21 @@
 import { describe, expect, it } from 'vitest';
 import { computeProbability, syncIptablesRules } from '../../../src/agents/kube-proxy/iptables/proxier.js';
 import { buildServicePorts } from '../../../src/agents/kube-proxy/service-port.js';
-import type { Service } from '../../../src/model/k8s.js';
-import {
-  expectedFlows,
-  fakeProxierInput,
-  makeService,
-  makeSlice,
-  nodeDump,
-  type PacketFlowTest,
-  runPacketFlows,
-} from './helpers.js';
-
-const EXT = '203.0.113.2';
-const NODE = '192.168.0.2';
-
-function etpService(policy: 'Local' | 'Cluster'): Service {
-  return makeService(
-    'ns1',
-    'svc1',
-    {
-      type: 'LoadBalancer',
-      externalTrafficPolicy: policy,
-      clusterIP: '172.30.0.41',
-      externalIPs: ['192.168.99.11'],
-      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001, targetPort: 80 }],
-      ...(policy === 'Local' ? { healthCheckNodePort: 30000 } : {}),
-    },
-    { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
-  );
-}
-const etpSlice = makeSlice('ns1', 'svc1', 1, {
-  addressType: 'IPv4',
-  endpoints: [{ addresses: ['10.180.0.1'] }, { addresses: ['10.180.2.1'], nodeName: 'test-node' }],
-  ports: [{ name: 'p80', port: 80, protocol: 'TCP' }],
-});
-const both = '10.180.0.1:80, 10.180.2.1:80';
-const local = '10.180.2.1:80';
+import { expectedFlows, fakeProxierInput, makeService, nodeDump, runPacketFlows } from './helpers.js';
+import { TEST_ETP_CLUSTER, TEST_ETP_LOCAL } from './upstream-cases.js';
 
 describe('TestExternalTrafficPolicyLocal', () => {
-  const flows: PacketFlowTest[] = [
-    {
-      name: 'pod to cluster IP hits both endpoints, unmasqueraded',
-      sourceIP: '10.0.0.2',
-      destIP: '172.30.0.41',
-      destPort: 80,
-      output: both,
-    },
-    {
-      name: 'pod to external IP hits both endpoints, unmasqueraded',
-      sourceIP: '10.0.0.2',
-      destIP: '192.168.99.11',
-      destPort: 80,
-      output: both,
-    },
-    {
-      name: 'external to external IP hits only local endpoint, unmasqueraded',
-      sourceIP: EXT,
-      destIP: '192.168.99.11',
-      destPort: 80,
-      output: local,
-    },
-    {
-      name: 'pod to LB IP hits only both endpoints, unmasqueraded',
-      sourceIP: '10.0.0.2',
-      destIP: '1.2.3.4',
-      destPort: 80,
-      output: both,
-    },
-    {
-      name: 'external to LB IP hits only local endpoint, unmasqueraded',
-      sourceIP: EXT,
-      destIP: '1.2.3.4',
-      destPort: 80,
-      output: local,
-    },
-    {
-      name: 'pod to NodePort hits both endpoints, unmasqueraded',
-      sourceIP: '10.0.0.2',
-      destIP: NODE,
-      destPort: 3001,
-      output: both,
-    },
-    {
-      name: 'external to NodePort hits only local endpoint, unmasqueraded',
-      sourceIP: EXT,
-      destIP: NODE,
-      destPort: 3001,
-      output: local,
-    },
-  ];
+  const { svc, slice, flows } = TEST_ETP_LOCAL;
   it('keeps the client source and short-circuits pods', () => {
-    const dump = nodeDump(syncIptablesRules(fakeProxierInput([etpService('Local')], [etpSlice])));
+    const dump = nodeDump(syncIptablesRules(fakeProxierInput([svc], [slice])));
     expect(runPacketFlows(dump, flows)).toEqual(expectedFlows(flows));
   });
 });
 
 describe('TestExternalTrafficPolicyCluster', () => {
-  const flows: PacketFlowTest[] = [
-    {
-      name: 'pod to cluster IP hits both endpoints, unmasqueraded',
-      sourceIP: '10.0.0.2',
-      destIP: '172.30.0.41',
-      destPort: 80,
-      output: both,
-    },
-    {
-      name: 'pod to external IP hits both endpoints, masqueraded',
-      sourceIP: '10.0.0.2',
-      destIP: '192.168.99.11',
-      destPort: 80,
-      output: both,
-      masq: true,
-    },
-    {
-      name: 'external to external IP hits both endpoints, masqueraded',
-      sourceIP: EXT,
-      destIP: '192.168.99.11',
-      destPort: 80,
-      output: both,
-      masq: true,
-    },
-    {
-      name: 'pod to LB IP hits both endpoints, masqueraded',
-      sourceIP: '10.0.0.2',
-      destIP: '1.2.3.4',
-      destPort: 80,
-      output: both,
-      masq: true,
-    },
-    {
-      name: 'external to LB IP hits both endpoints, masqueraded',
-      sourceIP: EXT,
-      destIP: '1.2.3.4',
-      destPort: 80,
-      output: both,
-      masq: true,
-    },
-    {
-      name: 'pod to NodePort hits both endpoints, masqueraded',
-      sourceIP: '10.0.0.2',
-      destIP: NODE,
-      destPort: 3001,
-      output: both,
-      masq: true,
-    },
-    {
-      name: 'external to NodePort hits both endpoints, masqueraded',
-      sourceIP: EXT,
-      destIP: NODE,
-      destPort: 3001,
-      output: both,
-      masq: true,
-    },
-  ];
+  const { svc, slice, flows } = TEST_ETP_CLUSTER;
   it('masquerades all external traffic', () => {
-    const dump = nodeDump(syncIptablesRules(fakeProxierInput([etpService('Cluster')], [etpSlice])));
+    const dump = nodeDump(syncIptablesRules(fakeProxierInput([svc], [slice])));
     expect(runPacketFlows(dump, flows)).toEqual(expectedFlows(flows));
   });
 });

@@ -1,6 +1,7 @@
 // Upstream kube-proxy test fixtures (kubernetes/kubernetes pkg/proxy/iptables/proxier_test.go at
 // 531be81208e2274ef42e72525a26610a9622bcdf) shared by the generator's flow tests (test/agents/kube-proxy) and
-// the walk's replay of them (test/trace): TestLoadBalancer and TestClusterIPGeneral.
+// the walk's replay of them (test/trace): TestNoEndpointsReject, TestLoadBalancer, TestClusterIPGeneral and
+// TestExternalTrafficPolicyLocal/Cluster.
 import { makeService, makeSlice, type PacketFlowTest } from './helpers.js';
 
 /** The upstream tests' addresses: an allowed external client, one outside the source ranges, the node. */
@@ -228,3 +229,204 @@ function testClusterIPGeneralCase() {
 }
 
 export const TEST_CLUSTER_IP_GENERAL = testClusterIPGeneralCase();
+
+/** TestNoEndpointsReject: a LoadBalancer service with externalIPs and no endpoints; every flow is rejected. */
+function testNoEndpointsRejectCase() {
+  const svc = makeService(
+    'ns1',
+    'svc1',
+    {
+      type: 'LoadBalancer',
+      clusterIP: '172.30.0.41',
+      externalIPs: ['192.168.99.11'],
+      ports: [{ name: 'p80', protocol: 'TCP', port: 80, nodePort: 3001 }],
+    },
+    { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
+  );
+  const flows: PacketFlowTest[] = [
+    {
+      name: 'pod to cluster IP with no endpoints',
+      sourceIP: '10.0.0.2',
+      destIP: '172.30.0.41',
+      destPort: 80,
+      output: 'REJECT',
+    },
+    {
+      name: 'external to external IP with no endpoints',
+      sourceIP: EXT,
+      destIP: '192.168.99.11',
+      destPort: 80,
+      output: 'REJECT',
+    },
+    {
+      name: 'pod to NodePort with no endpoints',
+      sourceIP: '10.0.0.2',
+      destIP: NODE,
+      destPort: 3001,
+      output: 'REJECT',
+    },
+    {
+      name: 'external to NodePort with no endpoints',
+      sourceIP: EXT,
+      destIP: NODE,
+      destPort: 3001,
+      output: 'REJECT',
+    },
+    {
+      name: 'pod to LoadBalancer IP with no endpoints',
+      sourceIP: '10.0.0.2',
+      destIP: '1.2.3.4',
+      destPort: 80,
+      output: 'REJECT',
+    },
+    {
+      name: 'external to LoadBalancer IP with no endpoints',
+      sourceIP: EXT,
+      destIP: '1.2.3.4',
+      destPort: 80,
+      output: 'REJECT',
+    },
+  ];
+  return { svc, flows };
+}
+
+export const TEST_NO_ENDPOINTS_REJECT = testNoEndpointsRejectCase();
+
+/** TestExternalTrafficPolicyLocal and TestExternalTrafficPolicyCluster: one LoadBalancer service, one local and one
+ * remote endpoint, with the flows for each policy. */
+function testExternalTrafficPolicyCase(policy: 'Local' | 'Cluster') {
+  const svc = makeService(
+    'ns1',
+    'svc1',
+    {
+      type: 'LoadBalancer',
+      externalTrafficPolicy: policy,
+      clusterIP: '172.30.0.41',
+      externalIPs: ['192.168.99.11'],
+      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001, targetPort: 80 }],
+      ...(policy === 'Local' ? { healthCheckNodePort: 30000 } : {}),
+    },
+    { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
+  );
+  const slice = makeSlice('ns1', 'svc1', 1, {
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['10.180.0.1'] }, { addresses: ['10.180.2.1'], nodeName: 'test-node' }],
+    ports: [{ name: 'p80', port: 80, protocol: 'TCP' }],
+  });
+  const both = '10.180.0.1:80, 10.180.2.1:80';
+  const local = '10.180.2.1:80';
+  const flows: PacketFlowTest[] =
+    policy === 'Local'
+      ? [
+          {
+            name: 'pod to cluster IP hits both endpoints, unmasqueraded',
+            sourceIP: '10.0.0.2',
+            destIP: '172.30.0.41',
+            destPort: 80,
+            output: both,
+          },
+          {
+            name: 'pod to external IP hits both endpoints, unmasqueraded',
+            sourceIP: '10.0.0.2',
+            destIP: '192.168.99.11',
+            destPort: 80,
+            output: both,
+          },
+          {
+            name: 'external to external IP hits only local endpoint, unmasqueraded',
+            sourceIP: EXT,
+            destIP: '192.168.99.11',
+            destPort: 80,
+            output: local,
+          },
+          {
+            name: 'pod to LB IP hits only both endpoints, unmasqueraded',
+            sourceIP: '10.0.0.2',
+            destIP: '1.2.3.4',
+            destPort: 80,
+            output: both,
+          },
+          {
+            name: 'external to LB IP hits only local endpoint, unmasqueraded',
+            sourceIP: EXT,
+            destIP: '1.2.3.4',
+            destPort: 80,
+            output: local,
+          },
+          {
+            name: 'pod to NodePort hits both endpoints, unmasqueraded',
+            sourceIP: '10.0.0.2',
+            destIP: NODE,
+            destPort: 3001,
+            output: both,
+          },
+          {
+            name: 'external to NodePort hits only local endpoint, unmasqueraded',
+            sourceIP: EXT,
+            destIP: NODE,
+            destPort: 3001,
+            output: local,
+          },
+        ]
+      : [
+          {
+            name: 'pod to cluster IP hits both endpoints, unmasqueraded',
+            sourceIP: '10.0.0.2',
+            destIP: '172.30.0.41',
+            destPort: 80,
+            output: both,
+          },
+          {
+            name: 'pod to external IP hits both endpoints, masqueraded',
+            sourceIP: '10.0.0.2',
+            destIP: '192.168.99.11',
+            destPort: 80,
+            output: both,
+            masq: true,
+          },
+          {
+            name: 'external to external IP hits both endpoints, masqueraded',
+            sourceIP: EXT,
+            destIP: '192.168.99.11',
+            destPort: 80,
+            output: both,
+            masq: true,
+          },
+          {
+            name: 'pod to LB IP hits both endpoints, masqueraded',
+            sourceIP: '10.0.0.2',
+            destIP: '1.2.3.4',
+            destPort: 80,
+            output: both,
+            masq: true,
+          },
+          {
+            name: 'external to LB IP hits both endpoints, masqueraded',
+            sourceIP: EXT,
+            destIP: '1.2.3.4',
+            destPort: 80,
+            output: both,
+            masq: true,
+          },
+          {
+            name: 'pod to NodePort hits both endpoints, masqueraded',
+            sourceIP: '10.0.0.2',
+            destIP: NODE,
+            destPort: 3001,
+            output: both,
+            masq: true,
+          },
+          {
+            name: 'external to NodePort hits both endpoints, masqueraded',
+            sourceIP: EXT,
+            destIP: NODE,
+            destPort: 3001,
+            output: both,
+            masq: true,
+          },
+        ];
+  return { svc, slice, flows };
+}
+
+export const TEST_ETP_LOCAL = testExternalTrafficPolicyCase('Local');
+export const TEST_ETP_CLUSTER = testExternalTrafficPolicyCase('Cluster');
