@@ -15,44 +15,11 @@ import {
   type Workload,
   type WorkloadKind,
 } from '../../src/model/k8s.js';
-import { IPAddr, Prefix } from '../../src/net/ip.js';
+import { IPAddr } from '../../src/net/ip.js';
+import { kubeadmConfig as kubeadmDefaults } from '../fixtures/cluster-state.js';
 
 export function kubeadmConfig(over: Partial<ClusterConfig> = {}): ClusterConfig {
-  return {
-    name: 'test',
-    podCIDR: Prefix.parse('10.244.0.0/16'),
-    serviceCIDR: Prefix.parse('10.96.0.0/12'),
-    nodeCIDRMaskSize: 24,
-    clusterDomain: 'cluster.local',
-    dnsServiceIP: IPAddr.parse('10.96.0.10'),
-    nodePortRange: { from: 30000, to: 32767 },
-    cni: {
-      plugin: 'flannel',
-      backend: 'vxlan',
-      mtu: 1500,
-      vxlanVNI: 1,
-      vxlanPort: 8472,
-      bridgeName: 'cni0',
-      hairpinMode: true,
-    },
-    kubeProxy: {
-      mode: 'iptables',
-      clusterCIDRs: [Prefix.parse('10.244.0.0/16')],
-      masqueradeAll: false,
-      masqueradeBit: 14,
-      detectLocalMode: 'ClusterCIDR',
-      nodePortAddresses: [],
-      localhostNodePorts: true,
-      masqueradeRandomFully: true,
-      conntrackTCPBeLiberal: false,
-    },
-    loadBalancer: { pool: [], sourceMode: 'preserve' },
-    underlay: [{ cidr: Prefix.parse('192.168.1.0/24'), gateway: IPAddr.parse('192.168.1.1') }],
-    nodes: [],
-    externalHosts: [],
-    source: { file: 'cluster.yaml', line: 1, col: 1 },
-    ...over,
-  };
+  return kubeadmDefaults({ source: { file: 'cluster.yaml', line: 1, col: 1 }, ...over });
 }
 
 /** `n` declared nodes node-1.. at 192.168.1.10.., without podCIDRs (allocated). */

@@ -2,40 +2,16 @@
 import type { ClusterConfig, ClusterState, NodeInfo } from '../../src/model/cluster.js';
 import type { ContainerPort, KObject, Labels, Namespace, Pod } from '../../src/model/k8s.js';
 import { IPAddr, Prefix } from '../../src/net/ip.js';
+import { clusterStateOf, kubeadmConfig } from '../fixtures/cluster-state.js';
 
-export const CONFIG: ClusterConfig = {
-  name: 'policy-test',
-  podCIDR: Prefix.parse('10.244.0.0/16'),
-  serviceCIDR: Prefix.parse('10.96.0.0/12'),
-  nodeCIDRMaskSize: 24,
-  clusterDomain: 'cluster.local',
-  dnsServiceIP: IPAddr.parse('10.96.0.10'),
-  nodePortRange: { from: 30000, to: 32767 },
-  cni: {
-    plugin: 'bridge',
-    backend: 'vxlan',
-    mtu: 1500,
-    vxlanVNI: 1,
-    vxlanPort: 8472,
-    bridgeName: 'cni0',
-    hairpinMode: true,
-  },
-  kubeProxy: {
-    mode: 'iptables',
-    clusterCIDRs: [],
-    masqueradeAll: false,
-    masqueradeBit: 14,
-    detectLocalMode: 'ClusterCIDR',
-    nodePortAddresses: [],
-    localhostNodePorts: true,
-    masqueradeRandomFully: true,
-    conntrackTCPBeLiberal: false,
-  },
-  loadBalancer: { pool: [], sourceMode: 'preserve' },
-  underlay: [{ cidr: Prefix.parse('192.168.1.0/24') }],
-  nodes: [],
-  externalHosts: [],
-};
+export const CONFIG: ClusterConfig = (() => {
+  const base = kubeadmConfig({ name: 'policy-test', underlay: [{ cidr: Prefix.parse('192.168.1.0/24') }] });
+  return {
+    ...base,
+    cni: { ...base.cni, plugin: 'bridge' },
+    kubeProxy: { ...base.kubeProxy, clusterCIDRs: [] },
+  };
+})();
 
 export interface PodSpecLite {
   ns: string;
@@ -82,21 +58,12 @@ export function state(parts: {
   policies?: KObject[];
   nodes?: NodeInfo[];
 }): ClusterState {
-  return {
-    config: CONFIG,
+  return clusterStateOf(CONFIG, {
     namespaces: parts.namespaces,
-    nodes: [],
     nodeInfo: parts.nodes ?? [node('node-1', '192.168.1.11'), node('node-2', '192.168.1.12')],
     pods: parts.pods,
-    services: [],
-    endpointSlices: [],
     policies: parts.policies ?? [],
-    l7: [],
-    configMaps: [],
-    ignored: [],
-    sources: new Map(),
-    warnings: [],
-  };
+  });
 }
 
 export function netpol(namespace: string, name: string, spec: Record<string, unknown>): KObject {

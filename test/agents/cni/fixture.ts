@@ -3,6 +3,7 @@
 import type { ClusterConfig, ClusterState, NodeInfo, UnderlaySubnet } from '../../../src/model/cluster.js';
 import type { Pod } from '../../../src/model/k8s.js';
 import { IPAddr, Prefix } from '../../../src/net/ip.js';
+import { clusterStateOf, kubeadmConfig } from '../../fixtures/cluster-state.js';
 
 export const UNDERLAY: UnderlaySubnet = {
   cidr: Prefix.parse('192.168.1.0/24'),
@@ -10,40 +11,8 @@ export const UNDERLAY: UnderlaySubnet = {
 };
 
 export function demoConfig(cni: Partial<ClusterConfig['cni']> = {}): ClusterConfig {
-  return {
-    name: 'demo',
-    podCIDR: Prefix.parse('10.244.0.0/16'),
-    serviceCIDR: Prefix.parse('10.96.0.0/12'),
-    nodeCIDRMaskSize: 24,
-    clusterDomain: 'cluster.local',
-    dnsServiceIP: IPAddr.parse('10.96.0.10'),
-    nodePortRange: { from: 30000, to: 32767 },
-    cni: {
-      plugin: 'flannel',
-      backend: 'vxlan',
-      mtu: 1500,
-      vxlanVNI: 1,
-      vxlanPort: 8472,
-      bridgeName: 'cni0',
-      hairpinMode: true,
-      ...cni,
-    },
-    kubeProxy: {
-      mode: 'iptables',
-      clusterCIDRs: [],
-      masqueradeAll: false,
-      masqueradeBit: 14,
-      detectLocalMode: 'ClusterCIDR',
-      nodePortAddresses: [],
-      localhostNodePorts: true,
-      masqueradeRandomFully: true,
-      conntrackTCPBeLiberal: false,
-    },
-    loadBalancer: { pool: [], sourceMode: 'preserve' },
-    underlay: [UNDERLAY],
-    nodes: [],
-    externalHosts: [],
-  };
+  const base = kubeadmConfig({ name: 'demo', underlay: [UNDERLAY] });
+  return { ...base, cni: { ...base.cni, ...cni }, kubeProxy: { ...base.kubeProxy, clusterCIDRs: [] } };
 }
 
 export function nodeInfo(
@@ -95,19 +64,5 @@ export function clusterState(
   nodes: NodeInfo[] = DEMO_NODES,
   pods: Pod[] = DEMO_PODS,
 ): ClusterState {
-  return {
-    config,
-    namespaces: [],
-    nodes: [],
-    nodeInfo: nodes,
-    pods,
-    services: [],
-    endpointSlices: [],
-    policies: [],
-    l7: [],
-    configMaps: [],
-    ignored: [],
-    sources: new Map(),
-    warnings: [],
-  };
+  return clusterStateOf(config, { nodeInfo: nodes, pods });
 }

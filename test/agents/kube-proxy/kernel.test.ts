@@ -2,50 +2,26 @@
 // --random-fully, mark 0x00004000) and jump rules are loaded into a throwaway network namespace with
 // iptables-restore; iptables-save must give back the golden captured on Debian 12 (iptables v1.8.9
 // nf_tables), and real TCP connections must land where upstream's tracer says they go.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncIptablesRules } from '../../../src/agents/kube-proxy/iptables/proxier.js';
 import type { KubeProxyConfig } from '../../../src/model/cluster.js';
-import type { IptablesCommand } from '../../../src/node/iptables/types.js';
+import { inNetns, iptablesArgv, kernelToolsMissing, run } from '../../fixtures/kernel.js';
 import { overallServices, overallSlices } from './fixtures.js';
 import { fakeProxierInput, nodeDump, tracePacket } from './helpers.js';
 
 const NODE_NS = `kpath-t-kp${process.pid}n`;
 const EP_NS = `kpath-t-kp${process.pid}e`;
 
-function prerequisite(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root';
-  try {
-    execFileSync('iptables-restore', ['--version'], { stdio: 'ignore' });
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-  } catch {
-    return 'needs iptables-restore and ip';
-  }
-  return undefined;
-}
-const missing = prerequisite();
-if (missing && process.env.CI === 'true') {
-  throw new Error(`kernel test prerequisite missing in CI: ${missing}`);
-}
-
-const run = (args: string[], input?: string): string =>
-  execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
-const inNs = (ns: string, args: string[], input?: string): string =>
-  run(['ip', 'netns', 'exec', ns, ...args], input);
-
-function commandArgv(c: IptablesCommand): string[] {
-  switch (c.op) {
-    case 'new-chain':
-      return ['iptables', '-t', c.table, '-N', c.chain];
-    case 'insert':
-      return ['iptables', '-t', c.table, '-I', c.chain, String(c.position ?? 1), ...(c.args ?? [])];
-    case 'append':
-      return ['iptables', '-t', c.table, '-A', c.chain, ...(c.args ?? [])];
-    case 'policy':
-      return ['iptables', '-t', c.table, '-P', c.chain, c.policy ?? 'ACCEPT'];
-  }
-}
+const missing = kernelToolsMissing(
+  [
+    ['iptables-restore', '--version'],
+    ['ip', '-V'],
+  ],
+  'needs iptables-restore and ip',
+);
+const inNs = inNetns;
 
 const input = {
   ...fakeProxierInput(overallServices, overallSlices, { config: { masqueradeRandomFully: true } }),
@@ -103,7 +79,7 @@ describe.skipIf(missing !== undefined)(
       run(['ip', '-n', EP_NS, 'route', 'add', 'default', 'dev', 'kpv1']);
       // The service range must be routable before DNAT, as on a real node (default route).
       run(['ip', '-n', NODE_NS, 'route', 'add', '172.30.0.0/16', 'dev', 'kpv0']);
-      for (const c of out.jumpRules) inNs(NODE_NS, commandArgv(c));
+      for (const c of out.jumpRules) inNs(NODE_NS, iptablesArgv(c));
       inNs(NODE_NS, ['iptables-restore', '--noflush', '--counters'], out.restorePayload);
       server = spawn('ip', ['netns', 'exec', EP_NS, process.execPath, '-e', SERVER], {
         stdio: ['ignore', 'pipe', 'inherit'],

@@ -2,12 +2,12 @@
 // nine pod namespaces (the e2e x/y/z pods, all on that node) routed through it, a TCP server on 80 and
 // 81 in each pod. Every pod connects to every other pod on both ports; the kernel's answer (connected
 // or refused by the REJECT) must be what the netfilter engine predicts for the same rules.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipsetRestore } from '../../../src/agents/policy/ipset.js';
 import { kubeRouterSync } from '../../../src/agents/policy/kube-router.js';
 import type { ClusterState } from '../../../src/model/cluster.js';
-import type { IptablesCommand } from '../../../src/node/iptables/types.js';
+import { inNetns, iptablesArgv, kernelToolsMissing, run } from '../../fixtures/kernel.js';
 import { netpol, xyzState } from '../../policy/fixtures.js';
 import { enforced, kubeRouterNodes, type PodEnd } from './enforce.js';
 import { XYZ_SCENARIOS } from './xyz-scenarios.js';
@@ -15,36 +15,15 @@ import { XYZ_SCENARIOS } from './xyz-scenarios.js';
 const TAG = `kpath-t-ke${process.pid}`;
 const NODE = `${TAG}n`;
 
-function prerequisite(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root';
-  try {
-    for (const tool of [
-      ['iptables-restore', '--version'],
-      ['ipset', '--version'],
-      ['ip', '-V'],
-    ]) {
-      execFileSync(tool[0]!, tool.slice(1), { stdio: 'ignore' });
-    }
-  } catch {
-    return 'needs iptables-restore, ipset (apt-get install -y ipset) and ip';
-  }
-  return undefined;
-}
-const missing = prerequisite();
-if (missing && process.env.CI === 'true')
-  throw new Error(`kernel test prerequisite missing in CI: ${missing}`);
-
-const run = (args: string[], input?: string): string =>
-  execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
-const inNs = (ns: string, args: string[], input?: string) => run(['ip', 'netns', 'exec', ns, ...args], input);
-
-function argv(c: IptablesCommand): string[] {
-  const args = c.args ?? [];
-  if (c.op === 'new-chain') return ['iptables', '-t', c.table, '-N', c.chain];
-  if (c.op === 'insert') return ['iptables', '-t', c.table, '-I', c.chain, String(c.position ?? 1), ...args];
-  if (c.op === 'append') return ['iptables', '-t', c.table, '-A', c.chain, ...args];
-  return ['iptables', '-t', c.table, '-P', c.chain, c.policy ?? 'ACCEPT'];
-}
+const missing = kernelToolsMissing(
+  [
+    ['iptables-restore', '--version'],
+    ['ipset', '--version'],
+    ['ip', '-V'],
+  ],
+  'needs iptables-restore, ipset (apt-get install -y ipset) and ip',
+);
+const inNs = inNetns;
 
 const SERVER = `
 const net = require('node:net');
@@ -150,7 +129,7 @@ describe.skipIf(missing !== undefined)(
       inNs(NODE, ['ipset', 'destroy']);
       const sync = kubeRouterSync(state, state.nodeInfo[0]!);
       inNs(NODE, ['ipset', 'restore'], ipsetRestore(sync.ipsets));
-      for (const c of sync.commands) inNs(NODE, argv(c));
+      for (const c of sync.commands) inNs(NODE, iptablesArgv(c));
       inNs(NODE, ['iptables-restore', '--noflush'], sync.restorePayload);
     }
 

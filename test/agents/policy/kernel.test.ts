@@ -14,49 +14,22 @@ import {
   emptyRuleset,
   printIptablesSave,
 } from '../../../src/node/iptables/index.js';
-import type { IptablesCommand } from '../../../src/node/iptables/types.js';
 import type { IpSet } from '../../../src/node/state.js';
+import { inNetns, iptablesArgv, kernelToolsMissing, run } from '../../fixtures/kernel.js';
 import { netpol, xyzState } from '../../policy/fixtures.js';
 import { XYZ_SCENARIOS } from './xyz-scenarios.js';
 
 const NS = `kpath-t-kr${process.pid}`;
 
-function prerequisite(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root';
-  try {
-    for (const tool of [
-      ['iptables-restore', '--version'],
-      ['ipset', '--version'],
-      ['ip', '-V'],
-    ]) {
-      execFileSync(tool[0]!, tool.slice(1), { stdio: 'ignore' });
-    }
-  } catch {
-    return 'needs iptables-restore, ipset (apt-get install -y ipset) and ip';
-  }
-  return undefined;
-}
-const missing = prerequisite();
-if (missing && process.env.CI === 'true')
-  throw new Error(`kernel test prerequisite missing in CI: ${missing}`);
-
-const run = (args: string[], input?: string): string =>
-  execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
-const inNs = (args: string[], input?: string) => run(['ip', 'netns', 'exec', NS, ...args], input);
-
-function argv(c: IptablesCommand): string[] {
-  const args = c.args ?? [];
-  switch (c.op) {
-    case 'new-chain':
-      return ['iptables', '-t', c.table, '-N', c.chain];
-    case 'insert':
-      return ['iptables', '-t', c.table, '-I', c.chain, String(c.position ?? 1), ...args];
-    case 'append':
-      return ['iptables', '-t', c.table, '-A', c.chain, ...args];
-    case 'policy':
-      return ['iptables', '-t', c.table, '-P', c.chain, c.policy ?? 'ACCEPT'];
-  }
-}
+const missing = kernelToolsMissing(
+  [
+    ['iptables-restore', '--version'],
+    ['ipset', '--version'],
+    ['ip', '-V'],
+  ],
+  'needs iptables-restore, ipset (apt-get install -y ipset) and ip',
+);
+const inNs = (args: string[], input?: string) => inNetns(NS, args, input);
 
 // Every x/y/z scenario at once (ingress/egress, named ports, ipBlock with except, UDP/SCTP, both
 // policyTypes), plus an endPort range and a 0.0.0.0/0 ipBlock that becomes two /1 halves.
@@ -91,7 +64,7 @@ describe.skipIf(missing !== undefined)(
     beforeAll(() => {
       run(['ip', 'netns', 'add', NS]);
       inNs(['ipset', 'restore'], ipsetRestore(sync.ipsets));
-      for (const c of sync.commands) inNs(argv(c));
+      for (const c of sync.commands) inNs(iptablesArgv(c));
       inNs(['iptables-restore', '--noflush'], sync.restorePayload);
     });
     afterAll(() => {
