@@ -30,7 +30,20 @@ export interface TopologyPod {
   podIface: string | null;
   /** The controller that owns it, as `Kind/name` (`ReplicaSet/my-app-6d8f7b9c5d`), or null. */
   workload: string | null;
+  /**
+   * The workload the pod belongs to: a ReplicaSet traced to its Deployment, a StatefulSet, DaemonSet, Job…;
+   * from ownerReferences, or (a snapshot without them) from the labels its controller puts on pods. Null
+   * for a bare pod.
+   */
+  controller: TopologyController | null;
   labels: Record<string, string>;
+}
+
+export interface TopologyController {
+  kind: string;
+  name: string;
+  /** Where it was read: the pod's ownerReferences, or only its controller's labels and its name. */
+  from: 'ownerReferences' | 'labels';
 }
 
 export interface TopologyNode {
@@ -97,6 +110,39 @@ function workloadOf(pod: Pod): string | null {
   return ref ? `${ref.kind}/${ref.name}` : null;
 }
 
+/**
+ * The workload behind a pod, as `kubectl get pods` users name it: the Deployment controller puts the
+ * `pod-template-hash` label on the ReplicaSet `<deployment>-<hash>` and its pods; the StatefulSet controller
+ * names pods `<sts>-<ordinal>` and labels them `statefulset.kubernetes.io/pod-name`; the DaemonSet controller
+ * labels its pods `pod-template-generation`; the Job controller, `batch.kubernetes.io/job-name`.
+ */
+export function controllerOf(pod: Pod): TopologyController | null {
+  const labels = pod.metadata.labels ?? {};
+  const hash = labels['pod-template-hash'];
+  const name = pod.metadata.name;
+  const ref = pod.metadata.ownerReferences?.find((r) => r.controller) ?? pod.metadata.ownerReferences?.[0];
+  if (ref) {
+    if (ref.kind === 'ReplicaSet' && hash && ref.name.endsWith(`-${hash}`)) {
+      return { kind: 'Deployment', name: ref.name.slice(0, -hash.length - 1), from: 'ownerReferences' };
+    }
+    return { kind: ref.kind, name: ref.name, from: 'ownerReferences' };
+  }
+  const m = hash ? new RegExp(`^(.+)-${hash.replace(/[^a-z0-9]/g, '')}-[a-z0-9]+$`).exec(name) : null;
+  if (m?.[1]) return { kind: 'Deployment', name: m[1], from: 'labels' };
+  const sts = /^(.+)-\d+$/.exec(name);
+  if (sts?.[1] && labels['statefulset.kubernetes.io/pod-name'] === name) {
+    return { kind: 'StatefulSet', name: sts[1], from: 'labels' };
+  }
+  // The Job controller labels its pods with the Job's name (`batch.kubernetes.io/job-name` since 1.27).
+  const job = labels['batch.kubernetes.io/job-name'] ?? labels['job-name'];
+  if (job && name.startsWith(`${job}-`)) return { kind: 'Job', name: job, from: 'labels' };
+  const ds = /^(.+)-[a-z0-9]{5}$/.exec(name);
+  if (ds?.[1] && labels['pod-template-generation'] !== undefined) {
+    return { kind: 'DaemonSet', name: ds[1], from: 'labels' };
+  }
+  return null;
+}
+
 function podOf(node: NodeState, pod: Pod): TopologyPod {
   const namespace = pod.metadata.namespace ?? 'default';
   const name = pod.metadata.name;
@@ -115,6 +161,7 @@ function podOf(node: NodeState, pod: Pod): TopologyPod {
     hostVeth: podEnd?.peer?.ifname ?? null,
     podIface: podEnd?.name ?? null,
     workload: workloadOf(pod),
+    controller: controllerOf(pod),
     labels: { ...(pod.metadata.labels ?? {}) },
   };
 }

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { generateClusterYaml } from '../../bench/generate.js';
+import { runDns } from '../../src/cli/dns.js';
+import { runReach } from '../../src/cli/reach.js';
 import { readSources } from '../../src/load/sources.js';
 import { traceToJson } from '../../src/render/trace-json.js';
 import { type RunningServer, startServer } from '../../src/server/http.js';
@@ -39,6 +42,53 @@ let server: RunningServer;
 let context: BrowserContext;
 let page: Page;
 let dir: string;
+
+/**
+ * Readability, checked in the browser on the drawn SVG: node boxes never overlap each other; groups, devices
+ * and pods stay inside their node, never overlap each other; pods sit inside their group; a group's title
+ * fits its box. Browser-side code as a string: the test's tsconfig has no DOM library.
+ */
+async function overlaps(): Promise<string[]> {
+  return page.evaluate(`(() => {
+    const box = (el) => { const b = el.getBBox(); return { x: b.x, y: b.y, w: b.width, h: b.height }; };
+    const over = (a, b) => a.x < b.x + b.w - 0.5 && b.x < a.x + a.w - 0.5 && a.y < b.y + b.h - 0.5 && b.y < a.y + a.h - 0.5;
+    const inside = (a, b) => a.x >= b.x - 0.5 && a.y >= b.y - 0.5 && a.x + a.w <= b.x + b.w + 0.5 && a.y + a.h <= b.y + b.h + 0.5;
+    const bad = [];
+    const nodes = [...document.querySelectorAll('g.node')].map((g) => ({ id: g.dataset.id, g, b: box(g.querySelector('rect.node-box')) }));
+    for (let i = 0; i < nodes.length; i++)
+      for (let j = i + 1; j < nodes.length; j++)
+        if (over(nodes[i].b, nodes[j].b)) bad.push(nodes[i].id + ' overlaps ' + nodes[j].id);
+    for (const n of nodes) {
+      const parts = [...n.g.querySelectorAll(':scope > g.group, :scope > g.device, :scope > g.pod')].map((g) => ({ id: g.dataset.id, cls: g.getAttribute('class'), b: box(g.querySelector(':scope > rect')), g }));
+      for (const p of parts) if (!inside(p.b, n.b)) bad.push(p.id + ' outside ' + n.id);
+      const groups = parts.filter((p) => p.cls.startsWith('group'));
+      for (let i = 0; i < parts.length; i++)
+        for (let j = i + 1; j < parts.length; j++) {
+          const a = parts[i], b = parts[j];
+          const podInGroup = (x, y) => x.cls.startsWith('pod') && y.cls.startsWith('group');
+          if (podInGroup(a, b) || podInGroup(b, a)) continue;
+          if (over(a.b, b.b)) bad.push(a.id + ' overlaps ' + b.id);
+        }
+      for (const p of parts.filter((p) => p.cls.startsWith('pod')))
+        if (groups.filter((g) => inside(p.b, g.b)).length !== 1) bad.push(p.id + ' not in exactly one group');
+      for (const g of groups) {
+        const t = g.g.querySelector('text');
+        if (t && t.getComputedTextLength() > g.b.w - 8) bad.push(g.id + ' title overflows');
+      }
+    }
+    return bad;
+  })()`);
+}
+
+/** Clicks a button and measures until the next frame is painted (reported, never asserted). */
+async function clickAndMeasure(name: string): Promise<number> {
+  return page.evaluate(`new Promise((resolve) => {
+    const el = [...document.querySelectorAll('button')].find((b) => b.textContent.trim() === ${JSON.stringify(name)});
+    const t0 = performance.now();
+    el.click();
+    requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0));
+  })`);
+}
 
 describe.skipIf(!haveChromium)(
   `the web page in Chromium${haveChromium ? '' : ` (skipped: ${CHROMIUM} missing)`}`,
@@ -136,6 +186,33 @@ describe.skipIf(!haveChromium)(
       await page.getByRole('button', { name: 'expand node-1' }).focus();
       await page.keyboard.press('Enter');
       expect(await page.locator('[data-id="node:node-1"] .pod').count()).toBe(pods);
+
+      // Groups: node-2's pods of namespace default form one group with its count; it collapses and expands
+      // (mouse or keyboard), and the URL keeps it.
+      const group = page.locator('[data-id="group:node-2:default"]');
+      const inDefault = twin.state.pods.filter(
+        (p) => p.spec.nodeName === 'node-2' && p.metadata.namespace === 'default',
+      ).length;
+      expect(await group.textContent()).toContain(`default (${inDefault} pod${inDefault === 1 ? '' : 's'})`);
+      await page.getByRole('button', { name: 'collapse group default on node-2' }).click();
+      expect(await page.locator(`[data-id="pod:${POD}"]`).count()).toBe(0);
+      expect(new URL(page.url()).searchParams.get('gfold')).toBe('node-2:default');
+      expect(await page.locator('[data-id="node:node-2"] .pod').count()).toBe(
+        twin.state.pods.filter((p) => p.spec.nodeName === 'node-2').length - inDefault,
+      );
+      await page.getByRole('button', { name: 'expand group default on node-2' }).focus();
+      await page.keyboard.press(' ');
+      expect(await page.locator(`[data-id="pod:${POD}"]`).count()).toBe(1);
+      // By workload: the demo's my-app pods (bare pods with the Deployment's pod-template-hash label) and
+      // shop's web (a Deployment's ReplicaSet) are named by their Deployment; db by its StatefulSet.
+      await page.getByLabel('Group pods by').selectOption('workload');
+      expect(await page.locator('[data-id="group:node-2:default/Deployment/my-app"]').count()).toBe(1);
+      const web = twin.state.pods.find((p) => p.metadata.labels?.app === 'web');
+      expect(await page.locator(`[data-id="group:${web?.spec.nodeName}:shop/Deployment/web"]`).count()).toBe(
+        1,
+      );
+      expect(await page.locator('g.group[data-id$=":shop/StatefulSet/db"]').count()).toBe(2);
+      await page.getByLabel('Group pods by').selectOption('namespace');
     });
 
     test("trace: the seed's north–south journey, every hop, NAT and VXLAN", async () => {
@@ -345,51 +422,263 @@ describe.skipIf(!haveChromium)(
       );
     });
 
-    test('50 nodes and 500 pods stay readable: nodes collapsed, search opens the node holding a hit', async () => {
-      const nodes = Array.from(
-        { length: 50 },
-        (_, i) => `    - name: node-${i + 1}\n      ip: 192.168.${Math.floor(i / 200) + 1}.${(i % 200) + 10}`,
-      ).join('\n');
-      const cluster = `apiVersion: kpath.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: big\nspec:\n  podCIDR: 10.244.0.0/16\n  serviceCIDR: 10.96.0.0/12\n  cni:\n    plugin: flannel\n    backend: vxlan\n  underlay:\n    - cidr: 192.168.0.0/16\n      gateway: 192.168.0.1\n  nodes:\n${nodes}\n`;
-      const apps = ['api', 'web', 'worker', 'cache', 'queue']
-        .map(
-          (app) =>
-            `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${app}\n  namespace: team-${app}\nspec:\n  replicas: 100\n  selector:\n    matchLabels: {app: ${app}}\n  template:\n    metadata:\n      labels: {app: ${app}}\n    spec:\n      containers:\n        - name: c\n          image: nginx\n          ports: [{containerPort: 8080}]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: ${app}\n  namespace: team-${app}\nspec:\n  selector: {app: ${app}}\n  ports: [{port: 80, targetPort: 8080}]\n`,
-        )
-        .join('---\n');
+    test('50 nodes and 500 pods stay readable: collapsed nodes, groups with counts, search opens the hit, no box overlaps', async () => {
+      // bench/generate.ts: 50 services of 10 replicas (500 pods) on 50 nodes, plus CoreDNS.
+      const yaml = generateClusterYaml({ nodes: 50, services: 50, replicas: 10 });
       const res = await fetch(new URL('api/manifests', server.url), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          files: [
-            { name: 'cluster.yaml', text: cluster },
-            { name: 'apps.yaml', text: apps },
-          ],
-        }),
+        body: JSON.stringify({ files: [{ name: 'bench.yaml', text: yaml }] }),
       });
       expect(res.status).toBe(200);
       const { id } = (await res.json()) as { id: string };
+      const topo = (await (await fetch(new URL(`api/topology?m=${id}`, server.url))).json()) as {
+        nodes: { name: string; pods: { name: string; ip: string; namespace: string }[] }[];
+      };
+      const total = topo.nodes.reduce((n, x) => n + x.pods.length, 0);
+      expect(topo.nodes).toHaveLength(50);
+      expect(total).toBeGreaterThanOrEqual(500);
       const t0 = Date.now();
       await page.goto(`${server.url}?m=${id}`);
       await page.waitForSelector('body[data-ready="true"]');
+      const readyMs = Number(await page.locator('body').getAttribute('data-ready-ms'));
       console.log(
-        `kpath page with 50 nodes / 500 pods ready in ${Date.now() - t0} ms (server time included)`,
+        `kpath page with 50 nodes / ${total} pods ready in ${Date.now() - t0} ms (server time included; ${readyMs} ms after navigation start)`,
       );
       expect(await page.locator('g.node').count()).toBe(50);
       expect(await page.locator('g.pod').count()).toBe(0);
       expect(await page.locator('g.node', { hasText: 'pods (collapsed)' }).count()).toBe(50);
+      expect(await overlaps()).toEqual([]);
       await page.screenshot({ path: join(SHOTS, 'topology-50-nodes.png') });
-      const pod = (await (await fetch(new URL(`api/topology?m=${id}`, server.url))).json()) as {
-        nodes: { name: string; pods: { name: string; ip: string }[] }[];
-      };
-      const target = pod.nodes[17]?.pods[0];
+
+      // Expand every node: each shows its groups with their counts; a group of more than 6 pods starts
+      // collapsed, so a node stays a few lines tall.
+      const expandMs = await clickAndMeasure('Expand all');
+      const groups = await page.locator('g.group').count();
+      console.log(`kpath expanded 50 nodes (${groups} groups) in ${expandMs.toFixed(0)} ms`);
+      expect(groups).toBeGreaterThanOrEqual(50);
+      const drawn = await page.locator('g.pod').count();
+      const counts = await page
+        .locator('g.group')
+        .evaluateAll((els) =>
+          els.map((e) => [
+            Number(/\((\d+) pods?\)/.exec(e.textContent ?? '')?.[1]),
+            e.getAttribute('class')?.includes('collapsed'),
+          ]),
+        );
+      expect(counts.reduce((n, [c]) => n + Number(c), 0)).toBe(total);
+      expect(drawn).toBe(counts.reduce((n, [c, folded]) => n + (folded ? 0 : Number(c)), 0));
+      expect(await overlaps()).toEqual([]);
+      // Every group open: all pods drawn, still nothing overlapping.
+      const openMs = await clickAndMeasure('Open all groups');
+      console.log(`kpath drew all ${total} pods (every group open) in ${openMs.toFixed(0)} ms`);
+      expect(await page.locator('g.pod').count()).toBe(total);
+      expect(new URL(page.url()).searchParams.get('gall')).toBe('open');
+      expect(await overlaps()).toEqual([]);
+      await clickAndMeasure('Close all groups');
+      expect(await page.locator('g.pod').count()).toBe(0);
+      expect(await page.locator('g.group.collapsed').count()).toBe(groups);
+
+      // Search a pod's IP: its node and its group open, the pod is the one hit, the group is marked.
+      const node = topo.nodes[17];
+      const target = node?.pods.find((p) => p.namespace !== 'kube-system') ?? node?.pods[0];
+      await clickAndMeasure('Collapse all');
       await page.getByLabel('Search').fill(target?.ip ?? '');
       expect(await page.locator('g.pod.hit').count()).toBe(1);
-      expect(await page.locator(`[data-id="node:${pod.nodes[17]?.name}"] g.pod`).count()).toBe(
-        pod.nodes[17]?.pods.length,
+      expect(await page.locator(`[data-id="pod:${target?.namespace}/${target?.name}"].hit`).count()).toBe(1);
+      const hitGroup = page.locator(`[data-id="node:${node?.name}"] g.group.hit`);
+      expect(await hitGroup.count()).toBe(1);
+      expect(await hitGroup.locator('[aria-expanded="true"]').count()).toBe(1);
+      expect(await page.locator('g.group').count()).toBe(
+        await page.locator(`[data-id="node:${node?.name}"] g.group`).count(),
       );
+      expect(await overlaps()).toEqual([]);
+
+      // By workload: one group per Deployment on each node (svc-N, from the ReplicaSet's pod-template-hash).
+      await page.getByLabel('Search').fill('');
       await page.getByLabel('Group pods by').selectOption('workload');
       expect(new URL(page.url()).searchParams.get('group')).toBe('workload');
+      const wlMs = await clickAndMeasure('Expand all');
+      console.log(`kpath expanded 50 nodes grouped by workload in ${wlMs.toFixed(0)} ms`);
+      expect(await page.locator('g.group[data-id*=":ns-0/Deployment/svc-"]').count()).toBeGreaterThanOrEqual(
+        50,
+      );
+      expect(await overlaps()).toEqual([]);
+      await page.screenshot({ path: join(SHOTS, 'topology-50-nodes-groups.png') });
+      await page.getByLabel('Group pods by').selectOption('namespace');
+    });
+
+    test("DNS: a pod's resolv.conf, every query in order and the result; dig-like server queries; a trace's DNS steps", async () => {
+      const web = twin.state.pods.find((p) => p.metadata.labels?.app === 'web');
+      const from = `shop/${web?.metadata.name}`;
+      await page.goto(`${server.url}?view=dns&dname=db&dfrom=${encodeURIComponent(from)}`);
+      const answer = page.getByTestId('dns-answer');
+      await answer.waitFor();
+      const want = JSON.parse(runDns(twin, 'db', { from, output: 'json' }).stdout) as {
+        resolvConf: string;
+        queries: { name: string; type: string; server: string; rcode: string; answer: string[] }[];
+        result: { status: string; addresses: string[] };
+      };
+      expect(await answer.getAttribute('data-mode')).toBe('lookup');
+      expect(await page.locator('section[aria-label="resolv.conf"] pre').textContent()).toBe(want.resolvConf);
+      const rows = await page
+        .locator('.dns-queries tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+      expect(rows).toEqual(
+        want.queries.map((q, i) => [
+          String(i + 1),
+          q.name,
+          q.type,
+          q.server,
+          q.rcode === 'NOERROR' && q.answer.length === 0 ? 'NOERROR (no data)' : q.rcode,
+          q.answer.join(''),
+        ]),
+      );
+      const result = await page.getByTestId('dns-result').textContent();
+      expect(result).toContain(want.result.status);
+      for (const a of want.result.addresses) expect(result).toContain(a);
+      await page.screenshot({ path: join(SHOTS, 'dns.png') });
+      // The raw text is exactly what the terminal shows.
+      await page.getByLabel('raw text').check();
+      expect(await page.locator('.dns-answer pre.raw').textContent()).toBe(
+        runDns(twin, 'db', { from, verbose: true }).stdout,
+      );
+
+      await page.getByLabel('raw text').uncheck();
+
+      // Ask the kube-dns ClusterIP directly, like dig, from the form.
+      await page.getByLabel('Name', { exact: true }).fill('kubernetes.default.svc.cluster.local');
+      await page.getByLabel('a server, like dig (--server)').check();
+      await page.getByRole('button', { name: 'Resolve' }).click();
+      await page.waitForSelector('[data-testid="dns-answer"][data-mode="server"]');
+      expect(new URL(page.url()).searchParams.get('dask')).toBe('server');
+      expect(await page.locator('section[aria-label="answer"]').textContent()).toContain(
+        'kubernetes.default.svc.cluster.local. 30 IN A 10.96.0.1',
+      );
+
+      // A trace to a name shows the resolver's steps before the packet's.
+      const q = new URLSearchParams({ view: 'trace', from, to: 'web', port: '80' });
+      await page.goto(`${server.url}?${q}`);
+      const steps = page.getByTestId('trace-dns');
+      await steps.waitFor();
+      await page.waitForSelector('[data-testid="disposition"]');
+      const trace = (await (
+        await fetch(new URL('api/trace', server.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ from, to: 'web', port: 80 }),
+        })
+      ).json()) as {
+        dns: { queries: { name: string; type: string; rcode: string }[]; result: { addresses: string[] } };
+      };
+      const shown = await steps
+        .locator('.dns-queries tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [...tr.querySelectorAll('td')].slice(1, 5).map((td) => td.textContent)),
+        );
+      expect(shown.map(([name, type, , rcode]) => [name, type, rcode?.replace(' (no data)', '')])).toEqual(
+        trace.dns.queries.map((x) => [x.name, x.type, x.rcode]),
+      );
+      expect(await steps.locator('summary').textContent()).toContain(trace.dns.result.addresses[0] ?? '?');
+      expect(await page.locator('button.hop').count()).toBeGreaterThan(0);
+      await page.screenshot({ path: join(SHOTS, 'trace-dns.png') });
+    });
+
+    test('reach: the truth table with allow/deny in words, a cell explains itself and traces its connection', async () => {
+      const sources = await readSources([DEMO]);
+      const deny =
+        'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-in, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n';
+      const files = [
+        ...sources.map((f) => ({ name: f.file.split('/').pop() ?? 'x.yaml', text: f.text })),
+        { name: 'deny.yaml', text: deny },
+      ];
+      const res = await fetch(new URL('api/manifests', server.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ files }),
+      });
+      const { id } = (await res.json()) as { id: string };
+      const q = new URLSearchParams({ view: 'reach', m: id, rport: '80' });
+      q.append('rfrom', 'default');
+      q.append('rto', 'shop');
+      q.append('rto', 'app=my-app');
+      await page.goto(`${server.url}?${q}`);
+      const matrix = page.locator('table.reach-matrix[data-probe="80/TCP"]');
+      await matrix.waitFor();
+      // The verdicts are the CLI's, cell by cell, and every cell says it in words.
+      const policyTwin = buildTwin(files.map((f) => ({ file: f.name, text: f.text })));
+      const cli = JSON.parse(
+        runReach(policyTwin, {
+          from: ['default'],
+          to: ['shop', 'app=my-app'],
+          port: ['80'],
+          output: 'json',
+          file: [],
+        }).stdout,
+      ) as { note?: string; cells: { from: string; to: string; verdict: string; reason: string }[] };
+      const shown = await page
+        .locator('table.reach-matrix button[data-cell]')
+        .evaluateAll((bs) =>
+          bs.map((b) => [b.getAttribute('data-cell'), b.textContent, b.closest('td')?.className]),
+        );
+      expect(shown).toEqual(
+        cli.cells.map((c) => [
+          `${c.from}|${c.to}|80/TCP`,
+          c.verdict === 'allow' ? '✓ allow' : '✗ deny',
+          c.verdict,
+        ]),
+      );
+      expect(new Set(cli.cells.map((c) => c.verdict))).toEqual(new Set(['allow', 'deny']));
+      // Colour as well as words: allow and deny cells are painted differently.
+      const bg = (cls: string) =>
+        matrix
+          .locator(`td.${cls}`)
+          .first()
+          .evaluate(
+            (td) =>
+              (
+                globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }
+              ).getComputedStyle(td).backgroundColor,
+          );
+      expect(await bg('allow')).not.toBe(await bg('deny'));
+      if (cli.note) expect(await page.locator('.reach-view .note').textContent()).toContain(cli.note);
+      // With --port every destination is probed: one cell per pair.
+      expect(shown).toHaveLength(
+        (await matrix.locator('tbody tr').count()) * (await matrix.locator('thead th.col').count()),
+      );
+
+      // A cell opens its reason: the line `kpath reach --explain` prints for it.
+      const cell = cli.cells.find((c) => c.verdict === 'deny' && c.to.startsWith('shop/web'));
+      const cellId = `${cell?.from}|${cell?.to}|80/TCP`;
+      await page.locator(`button[data-cell="${cellId}"]`).focus();
+      await page.keyboard.press('Enter');
+      const explain = await page.locator('[data-testid="reach-cell"] pre.explain').textContent();
+      const table = runReach(policyTwin, {
+        from: ['default'],
+        to: ['shop', 'app=my-app'],
+        port: ['80'],
+        output: 'table',
+        explain: true,
+        file: [],
+      }).stdout;
+      expect(table.split('\n')).toContain(explain);
+      expect(explain).toContain(cell?.reason);
+      expect(new URL(page.url()).searchParams.get('rcell')).toBe(cellId);
+      await page.screenshot({ path: join(SHOTS, 'reach.png') });
+
+      // "Trace this" opens the trace view for that very pair and port.
+      await page.getByRole('button', { name: 'Trace this' }).click();
+      await page.waitForSelector('[data-testid="disposition"]');
+      const url = new URL(page.url()).searchParams;
+      expect([url.get('view'), url.get('from'), url.get('to'), url.get('port')]).toEqual([
+        'trace',
+        cell?.from,
+        cell?.to,
+        '80',
+      ]);
+      expect(await page.locator('.trace-summary code.command').textContent()).toContain(
+        `kpath trace ${cell?.from} ${cell?.to} --port 80`,
+      );
     });
 
     test('manifests: pasted YAML with an error shows the file, line and field', async () => {

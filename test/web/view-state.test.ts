@@ -11,11 +11,31 @@ const word = fc.stringMatching(/^[a-z0-9][a-z0-9./:-]{0,20}$/);
 const anyText = fc.string({ minLength: 1, maxLength: 20 });
 
 const stateArb: fc.Arbitrary<ViewState> = fc.record({
-  view: fc.constantFrom('topology', 'trace', 'node'),
+  view: fc.constantFrom('topology', 'trace', 'node', 'dns', 'reach'),
   m: fc.option(fc.stringMatching(/^[0-9a-f]{16}$/), { nil: undefined }),
   q: fc.option(anyText, { nil: undefined }),
   group: fc.constantFrom('namespace', 'workload'),
   fold: fc.uniqueArray(fc.stringMatching(/^[a-z0-9-]{1,12}$/), { maxLength: 4 }),
+  gfold: fc.uniqueArray(
+    fc.stringMatching(/^[a-z0-9-]{1,12}:[a-z0-9-]{1,8}(\/[A-Z][a-z]+\/[a-z0-9-]{1,8})?$/),
+    {
+      maxLength: 4,
+    },
+  ),
+  gall: fc.option(fc.constantFrom('open' as const, 'closed' as const), { nil: undefined }),
+  dname: fc.option(word, { nil: undefined }),
+  dfrom: fc.option(word, { nil: undefined }),
+  dtype: fc.option(fc.constantFrom('A', 'AAAA', 'SRV', 'PTR'), { nil: undefined }),
+  dask: fc.constantFrom('pod', 'server'),
+  dserver: fc.option(fc.ipV4(), { nil: undefined }),
+  dresolver: fc.option(fc.constantFrom('glibc', 'musl'), { nil: undefined }),
+  // Selectors as the CLI takes them, label selectors with commas and spaces included.
+  rfrom: fc.array(fc.oneof(word, fc.constant('app in (a, b),tier!=db'), fc.constant('ns:app=web')), {
+    maxLength: 3,
+  }),
+  rto: fc.array(fc.oneof(word, fc.constant('x/*')), { maxLength: 3 }),
+  rport: fc.option(fc.constantFrom('80', '80,53/UDP', '9000/SCTP'), { nil: undefined }),
+  rcell: fc.option(fc.constant('default/a|10.0.0.1|80/TCP'), { nil: undefined }),
   svc: fc.option(word, { nil: undefined }),
   from: fc.option(anyText, { nil: undefined }),
   to: fc.option(anyText, { nil: undefined }),
@@ -168,7 +188,9 @@ function topology(podsPerNode: number[]): Topology {
         netns: `cni-${i}-${j}`,
         hostVeth: `veth${i}x${j}`,
         podIface: 'eth0',
-        workload: `ReplicaSet/w-${j % 4}`,
+        workload: `ReplicaSet/w-${j % 4}-5d8f7b9c5d`,
+        controller:
+          j % 5 === 4 ? null : { kind: 'Deployment', name: `w-${j % 4}`, from: 'ownerReferences' as const },
         labels: {},
       })),
     })),
@@ -186,8 +208,17 @@ function checkLayout(l: Layout) {
     expect(inside(a, { x: 0, y: 0, w: l.width, h: l.height })).toBe(true);
     expect(overlap(a, l.underlay)).toBe(false);
     for (const b of l.nodes.slice(i + 1)) expect(overlap(a, b)).toBe(false);
+    for (const [j, g] of a.groups.entries()) {
+      expect(inside(g, a)).toBe(true);
+      for (const h of a.groups.slice(j + 1)) expect(overlap(g, h)).toBe(false);
+      for (const d of a.devices) expect(overlap(g, d)).toBe(false);
+    }
     for (const [j, p] of a.pods.entries()) {
       expect(inside(p, a)).toBe(true);
+      // Every drawn pod sits inside exactly one group box: its own, which is open.
+      const holders = a.groups.filter((g) => inside(p, g));
+      expect(holders).toHaveLength(1);
+      expect(holders[0]?.collapsed).toBe(false);
       for (const q of a.pods.slice(j + 1)) expect(overlap(p, q)).toBe(false);
       for (const d of a.devices) expect(overlap(p, d)).toBe(false);
     }
@@ -201,13 +232,33 @@ describe('topology layout', () => {
         fc.array(fc.integer({ min: 0, max: 14 }), { minLength: 1, maxLength: 12 }),
         fc.constantFrom('namespace' as const, 'workload' as const),
         fc.func(fc.boolean()),
-        (pods, group, collapsed) => {
+        fc.func(fc.boolean()),
+        (pods, group, collapsed, groupFolded) => {
           const t = topology(pods);
-          const l = layoutTopology(t, { group, collapsed: (n) => collapsed(n) });
+          const l = layoutTopology(t, {
+            group,
+            collapsed: (n) => collapsed(n),
+            groupCollapsed: (fold) => groupFolded(fold),
+          });
           checkLayout(l);
           for (const n of l.nodes) {
-            expect(n.pods.length).toBe(n.collapsed ? 0 : n.node.pods.length);
+            const open = n.groups.filter((g) => !g.collapsed).reduce((s, g) => s + g.count, 0);
+            expect(n.pods.length).toBe(n.collapsed ? 0 : open);
             expect(n.groups.reduce((s, g) => s + g.count, 0)).toBe(n.collapsed ? 0 : n.node.pods.length);
+            for (const g of n.groups) {
+              expect(g.fold).toBe(`${n.node.name}:${g.key}`);
+              expect(g.collapsed).toBe(groupFolded(g.fold));
+              // Brute force: the group's members are the node's pods whose key is the group's.
+              const members = n.node.pods.filter((p) =>
+                group === 'namespace'
+                  ? p.namespace === g.key
+                  : g.key ===
+                    (p.controller
+                      ? `${p.namespace}/${p.controller.kind}/${p.controller.name}`
+                      : `${p.namespace}/(bare pods)`),
+              );
+              expect(g.count).toBe(members.length);
+            }
           }
         },
       ),
@@ -236,5 +287,37 @@ describe('topology layout', () => {
     expect(at('node-1', 'cni-0-1', 'pod/ns-1/pod-0-1', 'eth0')).toBe('pod:ns-1/pod-0-1');
     // A collapsed node's pods are not drawn: the hop lands on the node.
     expect(at('node-2', 'cni-1-0', 'pod/ns-0/pod-1-0', 'eth0')).toBe('node:node-2');
+  });
+
+  test("a collapsed group's pods are not drawn: a hop at one lands on its group", () => {
+    const l = layoutTopology(topology([3]), {
+      group: 'workload',
+      collapsed: () => false,
+      groupCollapsed: (fold) => fold === 'node-1:ns-1/Deployment/w-1',
+    });
+    const g = l.nodes[0]?.groups.find((b) => b.key === 'ns-1/Deployment/w-1');
+    expect(g).toMatchObject({ collapsed: true, count: 1, label: 'ns-1/Deployment/w-1' });
+    expect(l.anchors.has('pod:ns-1/pod-0-1')).toBe(false);
+    expect(hopAnchor(l, { node: 'node-1', netns: 'cni-0-1', owner: 'pod/ns-1/pod-0-1', iface: 'eth0' })).toBe(
+      'group:node-1:ns-1/Deployment/w-1',
+    );
+    expect(hopAnchor(l, { node: 'node-1', netns: 'root', owner: 'node/node-1', iface: 'veth0x1' })).toBe(
+      'group:node-1:ns-1/Deployment/w-1',
+    );
+    expect(hopAnchor(l, { node: 'node-1', netns: 'cni-0-0', owner: 'pod/ns-0/pod-0-0', iface: 'eth0' })).toBe(
+      'pod:ns-0/pod-0-0',
+    );
+  });
+
+  test('search: a group holding a matching pod, or whose label matches, is a hit', () => {
+    const t = topology([8]);
+    const l = layoutTopology(t, { group: 'namespace', collapsed: () => false, search: '10.244.0.5' });
+    expect(l.nodes[0]?.groups.filter((g) => g.hit).map((g) => g.key)).toEqual(['ns-0']);
+    const byLabel = layoutTopology(t, {
+      group: 'workload',
+      collapsed: () => false,
+      search: 'ns-2/deployment/w-2',
+    });
+    expect(byLabel.nodes[0]?.groups.filter((g) => g.hit).map((g) => g.key)).toEqual(['ns-2/Deployment/w-2']);
   });
 });

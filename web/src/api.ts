@@ -2,12 +2,21 @@
 
 import type { TraceJson } from '../../src/render/trace-json.js';
 import type { ApiErrorJson, TraceRequestJson } from '../../src/server/api.js';
+import type { DnsAnswerJson } from '../../src/server/dns.js';
 import type { NetfilterTableJson } from '../../src/server/node-views.js';
+import type { ReachAnswerJson } from '../../src/server/reach.js';
 import type { Topology } from '../../src/server/topology.js';
 
-export type { HopJson, PacketJson } from '../../src/render/trace-json.js';
-export type { TopologyNode, TopologyPod, TopologyService } from '../../src/server/topology.js';
-export type { NetfilterTableJson, Topology, TraceJson, TraceRequestJson };
+export type { PodLookupJson, ServerQueryJson } from '../../src/dns/json.js';
+export type { ReachCell } from '../../src/render/reach-cells.js';
+export type { DnsJson, DnsQueryJson, HopJson, PacketJson } from '../../src/render/trace-json.js';
+export type {
+  TopologyController,
+  TopologyNode,
+  TopologyPod,
+  TopologyService,
+} from '../../src/server/topology.js';
+export type { DnsAnswerJson, NetfilterTableJson, ReachAnswerJson, Topology, TraceJson, TraceRequestJson };
 
 export class ApiError extends Error {
   constructor(
@@ -81,4 +90,36 @@ export async function postManifests(
     body: JSON.stringify({ files }),
   });
   return res.json() as Promise<{ id: string; files: string[] }>;
+}
+
+export interface DnsQuery {
+  name: string;
+  from?: string;
+  /** `--server [IP]`: '' asks the kube-dns ClusterIP. */
+  server?: string;
+  type?: string;
+  resolver?: string;
+}
+
+export async function getDns(m: string | undefined, q: DnsQuery): Promise<DnsAnswerJson> {
+  const p = new URLSearchParams();
+  if (m) p.set('m', m);
+  p.set('name', q.name);
+  if (q.from) p.set('from', q.from);
+  if (q.server !== undefined) p.set('server', q.server);
+  if (q.type) p.set('type', q.type);
+  if (q.resolver) p.set('resolver', q.resolver);
+  return (await call(`api/dns?${p}`)).json() as Promise<DnsAnswerJson>;
+}
+
+export async function getReach(
+  m: string | undefined,
+  q: { from: string[]; to: string[]; port?: string },
+): Promise<ReachAnswerJson> {
+  const p = new URLSearchParams();
+  if (m) p.set('m', m);
+  for (const f of q.from) p.append('from', f);
+  for (const t of q.to) p.append('to', t);
+  if (q.port) p.set('port', q.port);
+  return (await call(`api/reach?${p}`)).json() as Promise<ReachAnswerJson>;
 }

@@ -2,9 +2,18 @@
 import { type DragEvent, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, getTopology, postTrace, type Topology, type TraceJson } from './api.js';
 import type { TraceFields } from './command-line.js';
+import { DnsView, TraceDnsSteps } from './dns-view.js';
 import { ManifestsDialog, type Problem, readFiles, upload } from './manifests.js';
 import { NodeView } from './node-view.js';
-import { collapsedByDefault, hopAnchor, layoutTopology } from './topology-layout.js';
+import { ReachView } from './reach-view.js';
+import {
+  collapsedByDefault,
+  groupCollapsedByDefault,
+  hopAnchor,
+  layoutTopology,
+  podGroups,
+  podMatches,
+} from './topology-layout.js';
 import { type PathStep, TopologyView } from './topology-view.js';
 import { allHops, HopDetail, HopList, previousHops, TraceForm, TraceSummary } from './trace-view.js';
 import { formatState, parseState, type ViewName, type ViewState } from './url-state.js';
@@ -29,6 +38,8 @@ const VIEWS: { id: ViewName; label: string }[] = [
   { id: 'topology', label: 'Topology' },
   { id: 'trace', label: 'Trace' },
   { id: 'node', label: 'Node' },
+  { id: 'dns', label: 'DNS' },
+  { id: 'reach', label: 'Reach' },
 ];
 
 export function App() {
@@ -132,20 +143,58 @@ export function App() {
     () => new Set(currentTrace ? allHops(currentTrace).flatMap((h) => (h.hop.node ? [h.hop.node] : [])) : []),
     [currentTrace],
   );
+  const pathPods = useMemo(
+    () =>
+      new Set(
+        currentTrace
+          ? allHops(currentTrace).flatMap((h) =>
+              h.hop.owner.startsWith('pod/') ? [h.hop.owner.slice(4)] : [],
+            )
+          : [],
+      ),
+    [currentTrace],
+  );
   const q = state.q?.trim().toLowerCase() ?? '';
+  const onTrace = state.view === 'trace';
   const layout = useMemo(() => {
     if (!topology) return undefined;
+    const search = onTrace ? '' : q;
     return layoutTopology(topology, {
       group: state.group,
+      search,
       collapsed: (name) => {
         // A node the trace crosses, or one holding a search hit, is always open.
-        if (state.view === 'trace' && pathNodes.has(name)) return false;
+        if (onTrace && pathNodes.has(name)) return false;
         const node = topology.nodes.find((n) => n.name === name);
-        if (q && node?.pods.some((p) => p.name.toLowerCase().includes(q) || p.ip?.includes(q))) return false;
+        if (
+          search &&
+          node &&
+          (node.pods.some((p) => podMatches(p, search) && !p.namespace.toLowerCase().includes(search)) ||
+            podGroups(node, state.group).some(([k]) => k.toLowerCase().includes(search)))
+        )
+          return false;
         return defaultCollapsed !== state.fold.includes(name);
       },
+      // A group holding a search hit or a pod the trace passes is always open.
+      groupCollapsed: (fold, members, hit) => {
+        if (hit) return false;
+        if (onTrace && members.some((p) => pathPods.has(`${p.namespace}/${p.name}`))) return false;
+        const closed = state.gall ? state.gall === 'closed' : groupCollapsedByDefault(members.length);
+        return closed !== state.gfold.includes(fold);
+      },
     });
-  }, [topology, state.group, state.fold, state.view, pathNodes, defaultCollapsed, q]);
+  }, [
+    topology,
+    state.group,
+    state.fold,
+    state.gfold,
+    state.gall,
+    onTrace,
+    pathNodes,
+    pathPods,
+    defaultCollapsed,
+    q,
+  ]);
 
   const path = useMemo((): PathStep[] | undefined => {
     if (!currentTrace || !layout) return undefined;
@@ -202,6 +251,10 @@ export function App() {
   const toggleNode = (name: string) =>
     update({
       fold: state.fold.includes(name) ? state.fold.filter((n) => n !== name) : [...state.fold, name],
+    });
+  const toggleGroup = (fold: string) =>
+    update({
+      gfold: state.gfold.includes(fold) ? state.gfold.filter((g) => g !== fold) : [...state.gfold, fold],
     });
   const openNode = (name: string, pod?: string) =>
     update({ view: 'node', node: name, pod, chain: undefined }, true);
@@ -289,6 +342,14 @@ export function App() {
                 Collapse all
               </button>
             </div>
+            <div className="buttons">
+              <button type="button" onClick={() => update({ gall: 'open', gfold: [] })}>
+                Open all groups
+              </button>
+              <button type="button" onClick={() => update({ gall: 'closed', gfold: [] })}>
+                Close all groups
+              </button>
+            </div>
             <h2>Services</h2>
             <ul className="services">
               {topology.services
@@ -336,6 +397,7 @@ export function App() {
               search={state.q ?? ''}
               service={service}
               onToggleNode={toggleNode}
+              onToggleGroup={toggleGroup}
               onOpenNode={openNode}
             />
           </div>
@@ -370,6 +432,7 @@ export function App() {
             </p>
           )}
           {currentTrace && <TraceSummary trace={currentTrace} fields={fieldsOf(state)} />}
+          {currentTrace?.dns && <TraceDnsSteps dns={currentTrace.dns} />}
           <div className="trace-body">
             <div className="canvas">
               {currentTrace && (
@@ -393,6 +456,7 @@ export function App() {
                 current={currentStep}
                 fit
                 onToggleNode={toggleNode}
+                onToggleGroup={toggleGroup}
                 onOpenNode={openNode}
               />
             </div>
@@ -417,6 +481,16 @@ export function App() {
               </div>
             )}
           </div>
+        </main>
+      )}
+      {topology && state.view === 'dns' && (
+        <main className="dns-page">
+          <DnsView m={state.m} topology={topology} state={state} update={update} />
+        </main>
+      )}
+      {topology && state.view === 'reach' && (
+        <main className="reach-page">
+          <ReachView m={state.m} state={state} update={update} />
         </main>
       )}
       {topology && state.view === 'node' && (

@@ -17,8 +17,15 @@ export interface PodBox extends Box {
 }
 
 export interface GroupBox extends Box {
+  /** `namespace`, or `namespace/Kind/name` of the workload (`ns/(bare pods)` for pods without one). */
+  key: string;
+  /** `node:key`, as the URL's `gfold` names it. */
+  fold: string;
   label: string;
   count: number;
+  collapsed: boolean;
+  /** A search hit is among its pods, or in its label. */
+  hit: boolean;
 }
 
 export interface DeviceBox extends Box {
@@ -36,6 +43,7 @@ export interface NodeBox extends Box {
 }
 
 export interface Layout {
+  group: Grouping;
   width: number;
   height: number;
   externals: (Box & { label: string; sub: string })[];
@@ -50,6 +58,10 @@ export interface LayoutOptions {
   group: Grouping;
   /** Whether a node's box is collapsed (pods hidden, only counted). */
   collapsed: (node: string) => boolean;
+  /** Whether a group of pods on a node is collapsed (its pods hidden, only counted); default: open. */
+  groupCollapsed?: (fold: string, members: readonly TopologyPod[], hit: boolean) => boolean;
+  /** The search text: groups holding a matching pod (or whose label matches) are marked as hits. */
+  search?: string;
 }
 
 const NODE_W = 356;
@@ -58,14 +70,40 @@ const POD_H = 38;
 const GAP = 24;
 const PAD = 10;
 
+const GROUP_HEAD = 20;
+
 export function groupKey(pod: TopologyPod, group: Grouping): string {
   if (group === 'namespace') return pod.namespace;
-  return pod.workload ? `${pod.namespace}/${pod.workload}` : `${pod.namespace}/(no controller)`;
+  const c = pod.controller;
+  return c ? `${pod.namespace}/${c.kind}/${c.name}` : `${pod.namespace}/(bare pods)`;
 }
 
 /** Nodes collapse by default in big clusters, so 50 nodes and 500 pods still fit the screen. */
 export function collapsedByDefault(t: Topology): boolean {
   return t.nodes.reduce((n, node) => n + node.pods.length, 0) > 60;
+}
+
+/** A group of more than 6 pods (3 rows) starts collapsed; one holding a search hit is always open. */
+export function groupCollapsedByDefault(count: number): boolean {
+  return count > 6;
+}
+
+/** What a search matches on a pod: its name, IP or namespace (case-insensitive, substring). */
+export function podMatches(pod: TopologyPod, search: string): boolean {
+  const q = search.trim().toLowerCase();
+  return !!q && [pod.name, pod.ip, pod.namespace].some((t) => t?.toLowerCase().includes(q));
+}
+
+/** The groups of a node's pods, sorted by key, each with its members in the node's order. */
+export function podGroups(node: TopologyNode, group: Grouping): [string, TopologyPod[]][] {
+  const byGroup = new Map<string, TopologyPod[]>();
+  for (const p of node.pods) {
+    const k = groupKey(p, group);
+    const members = byGroup.get(k);
+    if (members) members.push(p);
+    else byGroup.set(k, [p]);
+  }
+  return [...byGroup].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function nodeBox(node: TopologyNode, x: number, y: number, opts: LayoutOptions): NodeBox {
@@ -92,33 +130,38 @@ function nodeBox(node: TopologyNode, x: number, y: number, opts: LayoutOptions):
   const groups: GroupBox[] = [];
   const pods: PodBox[] = [];
   if (!collapsed) {
-    const byGroup = new Map<string, TopologyPod[]>();
-    for (const p of node.pods) {
-      const k = groupKey(p, opts.group);
-      byGroup.set(k, [...(byGroup.get(k) ?? []), p]);
-    }
-    for (const [label, members] of [...byGroup].sort(([a], [b]) => a.localeCompare(b))) {
-      const rows = Math.ceil(members.length / 2);
-      const h = 20 + rows * (POD_H + 6);
+    const q = opts.search?.trim().toLowerCase() ?? '';
+    for (const [key, members] of podGroups(node, opts.group)) {
+      const fold = `${node.name}:${key}`;
+      const hit = !!q && (key.toLowerCase().includes(q) || members.some((p) => podMatches(p, q)));
+      const folded = opts.groupCollapsed?.(fold, members, hit) ?? false;
+      const rows = folded ? 0 : Math.ceil(members.length / 2);
+      const h = GROUP_HEAD + rows * (POD_H + 6) + (folded ? 0 : 2);
       groups.push({
-        id: `group:${node.name}/${label}`,
+        id: `group:${fold}`,
         x: x + PAD,
         y: cy,
         w: NODE_W - 2 * PAD,
         h,
-        label,
+        key,
+        fold,
+        label: key,
         count: members.length,
+        collapsed: folded,
+        hit,
       });
-      members.forEach((pod, i) => {
-        pods.push({
-          id: `pod:${pod.namespace}/${pod.name}`,
-          x: x + PAD + 6 + (i % 2) * (POD_W + 6),
-          y: cy + 20 + Math.floor(i / 2) * (POD_H + 6),
-          w: POD_W,
-          h: POD_H,
-          pod,
+      if (!folded) {
+        members.forEach((pod, i) => {
+          pods.push({
+            id: `pod:${pod.namespace}/${pod.name}`,
+            x: x + PAD + 6 + (i % 2) * (POD_W + 6),
+            y: cy + GROUP_HEAD + Math.floor(i / 2) * (POD_H + 6),
+            w: POD_W,
+            h: POD_H,
+            pod,
+          });
         });
-      });
+      }
       cy += h + 8;
     }
   } else {
@@ -168,9 +211,10 @@ export function layoutTopology(t: Topology, opts: LayoutOptions): Layout {
   for (const n of nodes) {
     centre(n);
     for (const d of n.devices) centre(d);
+    for (const g of n.groups) centre(g);
     for (const p of n.pods) centre(p);
   }
-  return { width, height: y + 8, externals, loadBalancers, underlay, nodes, anchors };
+  return { group: opts.group, width, height: y + 8, externals, loadBalancers, underlay, nodes, anchors };
 }
 
 /** Where a hop happened, as an anchor id of the layout (the most specific one that is drawn). */
@@ -185,14 +229,27 @@ export function hopAnchor(
     return has(`lb:${ip}`) ?? layout.loadBalancers[0]?.id;
   }
   if (at.netns === 'underlay' || !at.node) return 'underlay';
-  if (at.owner.startsWith('pod/')) return has(`pod:${at.owner.slice(4)}`) ?? has(`node:${at.node}`);
+  const groupOf = (podKey: string) => {
+    const n = layout.nodes.find((b) => b.node.name === at.node);
+    const pod = n?.node.pods.find((p) => `${p.namespace}/${p.name}` === podKey);
+    const g =
+      pod && n?.groups.find((b) => b.count > 0 && b.collapsed && b.key === groupKey(pod, layout.group));
+    return g ? has(g.id) : undefined;
+  };
+  if (at.owner.startsWith('pod/')) {
+    const key = at.owner.slice(4);
+    return has(`pod:${key}`) ?? groupOf(key) ?? has(`node:${at.node}`);
+  }
   if (at.iface) {
     const dev = has(`dev:${at.node}/${at.iface}`);
     if (dev) return dev;
     // The host end of a pod's veth: drawn at the pod it leads to.
     const n = layout.nodes.find((b) => b.node.name === at.node);
     const pod = n?.node.pods.find((p) => p.hostVeth === at.iface);
-    if (pod) return has(`pod:${pod.namespace}/${pod.name}`) ?? n?.id;
+    if (pod) {
+      const key = `${pod.namespace}/${pod.name}`;
+      return has(`pod:${key}`) ?? groupOf(key) ?? n?.id;
+    }
   }
   return has(`node:${at.node}`);
 }

@@ -17,6 +17,8 @@ interface Props {
   /** Index into `path` of the hop on show. */
   current?: number;
   onToggleNode(name: string): void;
+  /** Collapse or expand one group of a node's pods (`node:group`). */
+  onToggleGroup?(fold: string): void;
   onOpenNode(name: string, pod?: string): void;
   /** Scale the drawing to the width of its container (the trace view) instead of scrolling it. */
   fit?: boolean;
@@ -51,6 +53,7 @@ export function TopologyView({
   path,
   current,
   onToggleNode,
+  onToggleGroup,
   onOpenNode,
   fit,
 }: Props) {
@@ -154,6 +157,7 @@ export function TopologyView({
               {n.node.ip} · pods {n.node.podCIDR}
               {n.node.ready ? '' : ' · NotReady'}
             </text>
+            {/* biome-ignore lint/a11y/useSemanticElements: SVG has no <button>; the role, tabIndex and Enter/Space handler make one */}
             <g
               role="button"
               tabIndex={0}
@@ -168,6 +172,7 @@ export function TopologyView({
                 {n.collapsed ? '+' : '−'}
               </text>
             </g>
+            {/* biome-ignore lint/a11y/useSemanticElements: SVG has no <button>; the role, tabIndex and Enter/Space handler make one */}
             <g
               role="button"
               tabIndex={0}
@@ -198,14 +203,37 @@ export function TopologyView({
                 {n.node.pods.length} pods (collapsed)
               </text>
             )}
-            {n.groups.map((g) => (
-              <g key={g.id} className="group">
-                <rect x={g.x} y={g.y} width={g.w} height={g.h} rx={5} />
-                <text x={g.x + 6} y={g.y + 14} className="sub">
-                  {g.label} ({g.count})
-                </text>
-              </g>
-            ))}
+            {n.groups.map((g) => {
+              const toggleGroup = () => onToggleGroup?.(g.fold);
+              const name = `group ${g.label} on ${n.node.name}`;
+              return (
+                <g
+                  key={g.id}
+                  data-id={g.id}
+                  className={`group ${g.collapsed ? 'collapsed' : ''} ${g.hit ? 'hit' : ''} ${onPath.has(g.id) ? 'on-path' : ''}`}
+                >
+                  <rect x={g.x} y={g.y} width={g.w} height={g.h} rx={5} />
+                  {/* biome-ignore lint/a11y/useSemanticElements: SVG has no <button>; the role, tabIndex and Enter/Space handler make one */}
+                  <g
+                    role="button"
+                    tabIndex={0}
+                    aria-label={`${g.collapsed ? 'expand' : 'collapse'} ${name}`}
+                    aria-expanded={!g.collapsed}
+                    className="group-toggle"
+                    onClick={toggleGroup}
+                    onKeyDown={activate(toggleGroup)}
+                  >
+                    <rect x={g.x + 1} y={g.y + 1} width={g.w - 2} height={18} rx={4} className="group-head" />
+                    <text x={g.x + 6} y={g.y + 14} className="sub">
+                      {g.collapsed ? '▸' : '▾'} {g.label}{' '}
+                      <tspan className="count">
+                        ({g.count} {g.count === 1 ? 'pod' : 'pods'})
+                      </tspan>
+                    </text>
+                  </g>
+                </g>
+              );
+            })}
             {n.pods.map((p) => {
               const key = `${p.pod.namespace}/${p.pod.name}`;
               const cls = [
@@ -217,6 +245,7 @@ export function TopologyView({
               ].join(' ');
               const open = () => onOpenNode(n.node.name, key);
               return (
+                // biome-ignore lint/a11y/useSemanticElements: SVG has no <button>; the role, tabIndex and Enter/Space handler make one
                 <g
                   key={p.id}
                   data-id={p.id}

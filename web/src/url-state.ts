@@ -1,5 +1,5 @@
 // Every view's state lives in the URL's query string, so a copied link reproduces what was on screen.
-export type ViewName = 'topology' | 'trace' | 'node';
+export type ViewName = 'topology' | 'trace' | 'node' | 'dns' | 'reach';
 export type Grouping = 'namespace' | 'workload';
 export type NodePanel =
   | 'netfilter'
@@ -18,6 +18,10 @@ export interface ViewState {
   group: Grouping;
   /** Node boxes whose collapsed/expanded state differs from the default. */
   fold: string[];
+  /** Pod groups (`node:group`, e.g. `node-1:shop/Deployment/web`) whose state differs from the default. */
+  gfold: string[];
+  /** Every group open or closed by default (Open/Close all groups); absent: big groups start closed. */
+  gall?: 'open' | 'closed';
   svc?: string;
   from?: string;
   to?: string;
@@ -34,21 +38,40 @@ export interface ViewState {
   table: string;
   chain?: string;
   raw: boolean;
+  /** DNS view: the name, the pod it is resolved in, and whether to ask a server directly (like dig). */
+  dname?: string;
+  dfrom?: string;
+  dtype?: string;
+  dask: 'pod' | 'server';
+  /** --server IP; absent = the kube-dns ClusterIP. */
+  dserver?: string;
+  /** --resolver glibc | musl; absent = from the pod's image, as the CLI decides. */
+  dresolver?: string;
+  /** Reach view: the selectors (each repeatable, as the CLI's options) and the ports. */
+  rfrom: string[];
+  rto: string[];
+  rport?: string;
+  /** The selected cell, `from|to|80/TCP`. */
+  rcell?: string;
 }
 
 export const DEFAULT_STATE: ViewState = {
   view: 'topology',
   group: 'namespace',
   fold: [],
+  gfold: [],
   protocol: 'tcp',
   seed: '1',
   noReturn: false,
   panel: 'netfilter',
   table: 'nat',
   raw: false,
+  dask: 'pod',
+  rfrom: [],
+  rto: [],
 };
 
-const VIEWS: readonly ViewName[] = ['topology', 'trace', 'node'];
+const VIEWS: readonly ViewName[] = ['topology', 'trace', 'node', 'dns', 'reach'];
 const PANELS: readonly NodePanel[] = [
   'netfilter',
   'ip-route',
@@ -61,7 +84,7 @@ const PANELS: readonly NodePanel[] = [
 
 export function parseState(search: string): ViewState {
   const p = new URLSearchParams(search);
-  const s: ViewState = { ...DEFAULT_STATE, fold: [] };
+  const s: ViewState = { ...DEFAULT_STATE, fold: [], gfold: [], rfrom: [], rto: [] };
   const str = (k: string) => {
     const v = p.get(k);
     return v === null || v === '' ? undefined : v;
@@ -72,7 +95,31 @@ export function parseState(search: string): ViewState {
   if (panel && (PANELS as readonly string[]).includes(panel)) s.panel = panel as NodePanel;
   if (str('group') === 'workload') s.group = 'workload';
   s.fold = (str('fold') ?? '').split(',').filter(Boolean);
-  for (const k of ['m', 'q', 'svc', 'from', 'to', 'port', 'endpoint', 'node', 'pod', 'chain'] as const) {
+  s.gfold = (str('gfold') ?? '').split(',').filter(Boolean);
+  s.rfrom = p.getAll('rfrom').filter(Boolean);
+  s.rto = p.getAll('rto').filter(Boolean);
+  if (str('dask') === 'server') s.dask = 'server';
+  const gall = str('gall');
+  if (gall === 'open' || gall === 'closed') s.gall = gall;
+  for (const k of [
+    'm',
+    'q',
+    'svc',
+    'from',
+    'to',
+    'port',
+    'endpoint',
+    'node',
+    'pod',
+    'chain',
+    'dname',
+    'dfrom',
+    'dtype',
+    'dserver',
+    'dresolver',
+    'rport',
+    'rcell',
+  ] as const) {
     const v = str(k);
     if (v !== undefined) s[k] = v;
   }
@@ -96,6 +143,8 @@ export function formatState(s: ViewState): string {
   put('q', s.q);
   put('group', s.group, DEFAULT_STATE.group);
   put('fold', s.fold.join(','));
+  put('gfold', s.gfold.join(','));
+  put('gall', s.gall);
   put('svc', s.svc);
   put('from', s.from);
   put('to', s.to);
@@ -111,6 +160,16 @@ export function formatState(s: ViewState): string {
   put('table', s.table, DEFAULT_STATE.table);
   put('chain', s.chain);
   put('raw', s.raw ? '1' : undefined);
+  put('dname', s.dname);
+  put('dfrom', s.dfrom);
+  put('dtype', s.dtype);
+  put('dask', s.dask, DEFAULT_STATE.dask);
+  put('dserver', s.dserver);
+  put('dresolver', s.dresolver);
+  for (const f of s.rfrom) if (f) p.append('rfrom', f);
+  for (const t of s.rto) if (t) p.append('rto', t);
+  put('rport', s.rport);
+  put('rcell', s.rcell);
   const q = p.toString();
   return q ? `?${q}` : '';
 }
