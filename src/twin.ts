@@ -18,7 +18,11 @@ export interface Twin {
 
 export function buildTwin(sources: SourceText[]): Twin {
   const cluster = loadCluster(sources);
-  const state = runControlPlane(cluster);
+  return twinOf(cluster, runControlPlane(cluster));
+}
+
+/** The twin of a cluster whose control plane already ran (a bench that loaded it itself). */
+export function twinOf(cluster: Cluster, state: ClusterState): Twin {
   const programmed = new Map<string, NodeState>();
   const node = (name: string): NodeState => {
     let ns = programmed.get(name);

@@ -3,7 +3,7 @@
 // br_netfilter, VXLAN — plus the underlay gateway, the external hosts and the cloud load balancer.
 import { ipsetMembership } from '../agents/policy/ipset.js';
 import type { ExternalHost } from '../model/cluster.js';
-import type { IPAddr } from '../net/ip.js';
+import { IPAddr } from '../net/ip.js';
 import {
   encapVxlan,
   type IcmpHeader,
@@ -28,7 +28,12 @@ import {
 } from './netfilter/hooks.js';
 import type { AddrType } from './netfilter/match.js';
 import { type BranchPoint, seededChoice } from './netfilter/traverse.js';
-import { type RouteDecision, routeLookup, selectSourceAddress } from './routing.js';
+import {
+  type LookupOptions,
+  routeLookup as lookupRoute,
+  type RouteDecision,
+  selectSourceAddress,
+} from './routing.js';
 import { addrPort, dnatOfChain, formatProbability, hopsFromSteps, type NewHop } from './walk-hops.js';
 import { type L2Member, type NetnsHandle, svcKey, vethPeer, type World } from './world.js';
 
@@ -80,6 +85,30 @@ const MAX_HOPS = 4000;
 // Per-namespace lookups built once and shared by every walk over the same state.
 const addrTypeCache = new WeakMap<NetnsState, (ip: IPAddr, dev?: string) => AddrType>();
 const ipsetCache = new WeakMap<NetnsState, ReturnType<typeof ipsetMembership>>();
+const routeCache = new WeakMap<NetnsState, Map<string, RouteDecision>>();
+const ROUTE_CACHE_SIZE = 4096;
+
+/**
+ * routeLookup, remembered per namespace: the answer depends only on the (immutable) namespace state, the
+ * destination, the input interface and the source, and a node with 1,000 routes makes the scan the walk's
+ * largest cost.
+ */
+function routeLookup(ns: NetnsState, dst: IPAddr, opts: LookupOptions = {}): RouteDecision {
+  let m = routeCache.get(ns);
+  if (!m) {
+    m = new Map();
+    routeCache.set(ns, m);
+  }
+  const key = `${dst.toString()}|${opts.iif ?? ''}|${opts.src?.toString() ?? ''}`;
+  let d = m.get(key);
+  if (!d) {
+    d = lookupRoute(ns, dst, opts);
+    if (m.size >= ROUTE_CACHE_SIZE) m.clear();
+    m.set(key, d);
+  }
+  return d;
+}
+
 /** The kernel's default ephemeral range (net.ipv4.ip_local_port_range), which VXLAN's srcport 0 0 falls back to. */
 export const EPHEMERAL: readonly [number, number] = [32768, 60999];
 
@@ -213,7 +242,7 @@ export class Walker {
   // ---- plumbing ---------------------------------------------------------------------------------
 
   private ns(key: string): NetnsHandle | undefined {
-    return this.world.netns.get(key);
+    return this.world.netns(key);
   }
 
   private at(h: NetnsHandle, iface?: string): HopLocation {
@@ -333,7 +362,8 @@ export class Walker {
   /** Names the pod a DNAT rule sends the packet to (`to pod default/my-app-… 10.244.1.3:8080`). */
   private namePod(hop: NewHop): NewHop {
     const m = /--to-destination (\d+\.\d+\.\d+\.\d+)/.exec(hop.decidedBy?.text ?? '');
-    const owner = m?.[1] ? this.world.owners.get(m[1]) : undefined;
+    const ip = m?.[1] ? IPAddr.tryParse(m[1]) : undefined;
+    const owner = ip ? this.world.owner(ip) : undefined;
     if (owner?.kind !== 'pod' && owner?.kind !== 'node') return hop;
     const who = owner.label.replace(/ \(.*\)$/, '');
     return { ...hop, explanation: hop.explanation.replace(' to ', ` to ${who} `) };
@@ -583,8 +613,7 @@ export class Walker {
 
   /** The bridge port whose attached device owns `mac` (the FDB entry the bridge learned). */
   private fdbPort(h: NetnsHandle, bridge: Link, mac: string): Link | undefined {
-    const seg = this.world.segments.get(this.world.segmentOf.get(`${h.key}/${bridge.name}`) ?? '');
-    const member = seg?.members.find((m) => m.mac === mac);
+    const member = this.world.segmentAt(h.key, bridge.name)?.memberByMac(mac);
     if (!member?.at) return undefined;
     const at = member.at;
     return h.ns.links.find(
@@ -694,8 +723,7 @@ export class Walker {
       });
       return { mac: st.lladdr };
     }
-    const seg = this.world.segments.get(this.world.segmentOf.get(`${h.key}/${dev}`) ?? '');
-    const member = seg?.members.find((m) => m.ips.some((a) => a.equals(ip)));
+    const member = this.world.segmentAt(h.key, dev)?.memberByIp(ip);
     if (!member) {
       return {
         end: this.end(
@@ -760,7 +788,7 @@ export class Walker {
         const n = this.neighbour(h, dev, nextHop, packet);
         if ('end' in n) return n.end;
         const frame = { ...packet, eth: { src: link.mac, dst: n.mac } };
-        const member = n.member ?? this.memberByMac(h, dev, n.mac);
+        const member = n.member ?? this.world.segmentAt(h.key, dev)?.memberByMac(n.mac, nextHop);
         this.hop({
           layer: 'L2',
           at: this.at(h, dev),
@@ -791,11 +819,6 @@ export class Walker {
       `${packet.ip.totalLength}-byte packet with DF set does not fit ${dev}'s MTU ${limit} in ${h.owner}: ICMP fragmentation needed (mtu = ${limit}) goes back to ${packet.ip.src}`,
       { packet, place, answer: { from: place, packet: answer } },
     );
-  }
-
-  private memberByMac(h: NetnsHandle, dev: string, mac: string): L2Member | undefined {
-    const seg = this.world.segments.get(this.world.segmentOf.get(`${h.key}/${dev}`) ?? '');
-    return seg?.members.find((m) => m.mac === mac);
   }
 
   // ---- VXLAN ------------------------------------------------------------------------------------
@@ -914,9 +937,7 @@ export class Walker {
       });
     }
     const proto = protoName(packet);
-    const listener = (this.world.listeners.get(h.key) ?? []).find(
-      (l) => l.proto === proto && l.port === port,
-    );
+    const listener = this.world.listeners(h.key).find((l) => l.proto === proto && l.port === port);
     if (listener) {
       this.hop({
         layer: 'L4',
@@ -976,12 +997,11 @@ export class Walker {
     );
     if (flow) return this.lbReverse(flow, p);
     const dst = p.ip.dst;
-    if (this.world.vips.has(dst.toString())) return this.lbIn(p);
+    if (this.world.vip(dst)) return this.lbIn(p);
     const seg = this.world.underlay.find((u) => u.subnet.cidr.contains(dst));
     if (seg?.subnet.gateway?.equals(dst)) return this.deliverGateway(dst, p);
     if (seg) {
-      const s = this.world.segments.get(seg.segmentId);
-      const member = s?.members.find((m) => m.ips.some((a) => a.equals(dst)));
+      const member = this.world.underlaySegment(seg.segmentId)?.memberByIp(dst);
       this.hop({
         layer: 'L3',
         at: { netns: 'underlay', owner: `gateway ${seg.subnet.gateway ?? seg.subnet.cidr}` },
@@ -1075,7 +1095,7 @@ export class Walker {
 
   /** The cloud load balancer: picks a healthy node for the VIP's port and forwards to its NodePort. */
   private lbIn(p: Packet): WalkEnd {
-    const vip = this.world.vips.get(p.ip.dst.toString());
+    const vip = this.world.vip(p.ip.dst);
     const ports = portsOf(p);
     const proto = (protoName(p) ?? '').toUpperCase();
     if (!vip || !ports)
@@ -1098,7 +1118,8 @@ export class Walker {
     const local = svc.spec.externalTrafficPolicy === 'Local';
     const hc = svc.spec.healthCheckNodePort;
     const nodes = this.world.state.nodeInfo.filter((n) => n.ready);
-    const healthy = nodes.filter((n) => !local || this.hasLocalEndpoint(svcKey(svc), n.name));
+    const withEndpoint = local ? this.nodesWithLocalEndpoint(svcKey(svc)) : undefined;
+    const healthy = nodes.filter((n) => !withEndpoint || withEndpoint.has(n.name));
     if (healthy.length === 0) {
       return this.end(
         'DROPPED',
@@ -1110,18 +1131,18 @@ export class Walker {
     const chosen = Math.min(healthy.length - 1, Math.floor(this.rng() * healthy.length));
     const target = healthy[chosen];
     if (!target) return this.end('DROPPED', 'no node chosen');
+    const passes = new Set(healthy);
     const branches: Branch[] = nodes.map((n) => {
-      const i = healthy.indexOf(n);
+      const ok = passes.has(n);
       return {
-        probability: i >= 0 ? 1 / healthy.length : 0,
-        target:
-          i >= 0
-            ? `${n.name} ${n.internalIP}:${nodePort}`
-            : `${n.name} ${n.internalIP}:${nodePort} (fails the health check on :${hc ?? '?'}: no local ready endpoint)`,
+        probability: ok ? 1 / healthy.length : 0,
+        target: ok
+          ? `${n.name} ${n.internalIP}:${nodePort}`
+          : `${n.name} ${n.internalIP}:${nodePort} (fails the health check on :${hc ?? '?'}: no local ready endpoint)`,
         decidedBy: {
           kind: 'load-balancer',
           text: local
-            ? `health check http://${n.internalIP}:${hc ?? '?'}/healthz → ${i >= 0 ? '200' : '503'}`
+            ? `health check http://${n.internalIP}:${hc ?? '?'}/healthz → ${ok ? '200' : '503'}`
             : `health check tcp ${n.internalIP}:${nodePort} → ok`,
         },
         chosen: n === target,
@@ -1177,14 +1198,16 @@ export class Walker {
     return this.router(back, false);
   }
 
-  private hasLocalEndpoint(svc: string, node: string): boolean {
+  /** Nodes holding a ready endpoint of the service: the ones whose healthCheckNodePort answers 200. */
+  private nodesWithLocalEndpoint(svc: string): ReadonlySet<string> {
     const [ns, name] = svc.split('/');
-    return this.world.state.endpointSlices.some(
-      (s) =>
-        (s.metadata.namespace ?? 'default') === ns &&
-        s.metadata.labels?.['kubernetes.io/service-name'] === name &&
-        s.endpoints.some((e) => e.nodeName === node && e.conditions?.ready !== false),
-    );
+    const out = new Set<string>();
+    for (const s of this.world.state.endpointSlices) {
+      if ((s.metadata.namespace ?? 'default') !== ns) continue;
+      if (s.metadata.labels?.['kubernetes.io/service-name'] !== name) continue;
+      for (const e of s.endpoints) if (e.nodeName && e.conditions?.ready !== false) out.add(e.nodeName);
+    }
+    return out;
   }
 }
 

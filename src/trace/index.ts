@@ -3,7 +3,7 @@
 import { formatConntrackList } from '../datapath/conntrack.js';
 import { routeLookup } from '../datapath/routing.js';
 import { EPHEMERAL, type Place, type WalkEnd, Walker } from '../datapath/walk.js';
-import { buildWorld, svcKey, type World } from '../datapath/world.js';
+import { buildWorld, ownerNetns, svcKey, type World } from '../datapath/world.js';
 import { NotFoundError } from '../model/errors.js';
 import type { Pod } from '../model/k8s.js';
 import { IPAddr } from '../net/ip.js';
@@ -46,11 +46,14 @@ export interface InjectQuery {
 
 const worlds = new WeakMap<Twin, World>();
 
-/** The world of a twin, built once (every node programmed, indexes made) and reused by every trace. */
+/**
+ * The world of a twin, made once and reused by every trace. It is lazy: a node is programmed (twin.node)
+ * only when a walk enters it, so a trace on a 1,000-node cluster programs the nodes on its path.
+ */
 export function worldOf(twin: Twin): World {
   let w = worlds.get(twin);
   if (!w) {
-    w = buildWorld(twin.state, twin.nodes());
+    w = buildWorld(twin.state, (name) => twin.node(name));
     worlds.set(twin, w);
   }
   return w;
@@ -83,7 +86,7 @@ function splitPort(text: string): { head: string; port?: number } {
 }
 
 function resolvePod(world: World, spec: string, name: string): Resolved {
-  const pod = world.state.pods.find((p) => podName(p) === name);
+  const pod = world.pod(name);
   if (!pod) {
     throw new NotFoundError(
       `pod "${name}" not found; the cluster's pods are ${listOf(world.state.pods.map(podName))}`,
@@ -92,8 +95,8 @@ function resolvePod(world: World, spec: string, name: string): Resolved {
   const ip = pod.status?.podIP;
   if (!ip) throw new NotFoundError(`pod "${name}" has no IP address (not scheduled or not running)`);
   const node = pod.spec.nodeName ?? '';
-  const nsKey = pod.spec.hostNetwork ? `${node}/root` : world.podNetns.get(name);
-  if (!nsKey || !world.netns.has(nsKey))
+  const nsKey = pod.spec.hostNetwork ? `${node}/root` : world.podNetns(name);
+  if (!nsKey || !world.netns(nsKey))
     throw new NotFoundError(`pod "${name}" has no network namespace on ${node}`);
   return { endpoint: { spec, kind: 'pod', ip }, place: { kind: 'netns', nsKey } };
 }
@@ -101,7 +104,7 @@ function resolvePod(world: World, spec: string, name: string): Resolved {
 function resolveService(world: World, spec: string, body: string, outside: boolean): Resolved {
   const m = /^([^/]+)\/([^/:]+)(?::(.+))?$/.exec(body);
   const name = m ? `${m[1]}/${m[2]}` : body;
-  const svc = world.state.services.find((s) => svcKey(s) === name);
+  const svc = world.service(name);
   if (!svc) {
     throw new NotFoundError(
       `service "${name}" not found; the cluster's services are ${listOf(world.state.services.map(svcKey))}`,
@@ -167,7 +170,7 @@ function resolveExternal(world: World, spec: string, ipText?: string): Resolved 
 }
 
 function resolveIP(world: World, spec: string, ip: IPAddr, port?: number): Resolved {
-  const owner = world.owners.get(ip.toString());
+  const owner = world.owner(ip);
   const withPort = (e: Endpoint): Endpoint => (port === undefined ? e : { ...e, port });
   if (!owner) {
     throw new NotFoundError(
@@ -177,15 +180,13 @@ function resolveIP(world: World, spec: string, ip: IPAddr, port?: number): Resol
   const text = ip.toString();
   switch (owner.kind) {
     case 'pod':
+    case 'node': {
+      const nsKey = ownerNetns(world, owner);
       return {
-        endpoint: withPort({ spec, kind: 'pod', ip: text }),
-        place: { kind: 'netns', nsKey: owner.nsKey ?? '' },
+        endpoint: withPort({ spec, kind: owner.kind, ip: text }),
+        ...(nsKey ? { place: { kind: 'netns', nsKey } } : {}),
       };
-    case 'node':
-      return {
-        endpoint: withPort({ spec, kind: 'node', ip: text }),
-        place: { kind: 'netns', nsKey: owner.nsKey ?? '' },
-      };
+    }
     case 'external': {
       const host = world.externals.find((h) => h.ip.equals(ip));
       return {
@@ -220,7 +221,7 @@ export function resolveEndpoint(world: World, spec: string, opts: { outside?: bo
 
 /** A pod's first container port (of the protocol, if one is asked), the default port for traces to it. */
 function firstContainerPort(world: World, ip: string, protocol: Protocol): number | undefined {
-  const pod = world.state.pods.find((p) => p.status?.podIP === ip);
+  const pod = world.podByIP(ip);
   for (const c of pod?.spec.containers ?? []) {
     for (const cp of c.ports ?? []) {
       if ((cp.protocol ?? 'TCP').toLowerCase() === protocol) return cp.containerPort;
@@ -249,7 +250,7 @@ function sourceAddress(world: World, from: Resolved, dst: IPAddr): IPAddr {
   const place = from.place;
   if (place?.kind === 'netns' && from.endpoint.kind === 'node') {
     // A node's socket takes the source the route picks (flannel.1's 10.244.N.0 toward remote pods).
-    const h = world.netns.get(place.nsKey);
+    const h = world.netns(place.nsKey);
     const d = h ? routeLookup(h.ns, dst) : undefined;
     if (d && (d.kind === 'unicast' || d.kind === 'local') && d.src) return d.src;
   }
@@ -276,7 +277,7 @@ function observed(end: WalkEnd): string | undefined {
 function forcedIP(world: World, endpoint: string | undefined): IPAddr | undefined {
   if (!endpoint) return undefined;
   const name = endpoint.startsWith('pod/') ? endpoint.slice(4) : endpoint;
-  const pod = world.state.pods.find((p) => podName(p) === name);
+  const pod = world.pod(name);
   if (!pod?.status?.podIP) {
     throw new NotFoundError(
       `endpoint pod "${name}" not found; the cluster's pods are ${listOf(world.state.pods.filter((p) => p.status?.podIP).map(podName))}`,
@@ -365,7 +366,7 @@ export function traceConnection(twin: Twin, query: TraceQuery): Trace {
 export function traceInjected(twin: Twin, query: InjectQuery): Trace {
   const world = worldOf(twin);
   const nodeKey = `${query.node}/root`;
-  const h = world.netns.get(nodeKey);
+  const h = world.netns(nodeKey);
   if (!h) {
     throw new NotFoundError(
       `node "${query.node}" not found; the cluster's nodes are ${listOf(world.state.nodeInfo.map((n) => n.name))}`,
@@ -414,12 +415,13 @@ export function traceInjected(twin: Twin, query: InjectQuery): Trace {
     seed: query.seed,
   };
   // The reply is followed only back to a sender the world knows (a pod, a node, an external host).
-  const owner = world.owners.get(src.toString());
+  const owner = world.owner(src);
   const ext = world.externals.find((e) => e.ip.equals(src));
+  const originKey = owner && !ext ? ownerNetns(world, owner) : undefined;
   const origin: Place | undefined = ext
     ? { kind: 'external', host: ext }
-    : owner?.nsKey
-      ? { kind: 'netns', nsKey: owner.nsKey }
+    : originKey
+      ? { kind: 'netns', nsKey: originKey }
       : undefined;
   const start = (): WalkEnd =>
     iface === 'local'
