@@ -14,7 +14,8 @@ export type Feature =
   | 'ipip'
   | 'wireguard'
   | 'dummy'
-  | 'ipvs';
+  | 'ipvs'
+  | 'sctp';
 
 export type Features = Record<Feature, boolean>;
 
@@ -55,10 +56,21 @@ export function detectFeatures(lab: string): Features {
       ipvs:
         tryRun(['ip', 'netns', 'exec', probe, 'sh', '-c', 'test -e /proc/net/ip_vs']) ||
         existsSync('/proc/net/ip_vs'),
+      sctp: hasSctp(probe),
     };
   } finally {
     tryRun(['ip', 'netns', 'del', probe]);
   }
+}
+
+/**
+ * SCTP sockets need the kernel's sctp module, whose per-namespace sysctls (/proc/sys/net/sctp) exist once
+ * it is loaded; like br_netfilter, loading it is a host-wide step (the kernel also autoloads it on the
+ * first SCTP socket). Node.js cannot open an SCTP socket, so the module's presence is the test.
+ */
+function hasSctp(probe: string): boolean {
+  const present = () => tryRun(['ip', 'netns', 'exec', probe, 'test', '-d', '/proc/sys/net/sctp']);
+  return present() || (tryRun(['modprobe', 'sctp']) && present());
 }
 
 export function missingFeatures(f: Features): Feature[] {
