@@ -402,7 +402,7 @@ export async function runTrace(plan: TracePlan, io: TraceIO): Promise<number> {
   return trace.disposition === 'DELIVERED' ? 0 : 1;
 }
 
-/** TO is a name: the sender's resolver asks CoreDNS first (each query a journey of its own), then the connection. */
+/** TO is a name: the sender's resolver asks CoreDNS first, then the connection (src/trace/dns-step.ts). */
 async function traceByName(
   plan: Extract<TracePlan, { kind: 'connection' }>,
   name: { name: string; port?: number },
@@ -410,17 +410,8 @@ async function traceByName(
 ): Promise<Trace> {
   const twin = await io.loadTwin({ file: plan.files });
   const engine = await io.engine();
-  const { dnsStep, unresolvedTrace } = await import('../trace/dns-step.js');
-  const { resolveEndpoint, worldOf } = await import('../trace/index.js');
-  const q = plan.query;
-  const step = dnsStep(twin, q.from.replace(/^pod\//, ''), name.name, { seed: q.seed });
-  if (step.failure || !step.address) {
-    const from = resolveEndpoint(worldOf(twin), q.from).endpoint;
-    return unresolvedTrace(step, from, q.protocol, q.seed, name.port);
-  }
-  const to = name.port !== undefined ? `${step.address}:${name.port}` : step.address;
-  const { port: _port, ...rest } = q;
-  return { ...engine.traceConnection(twin, { ...rest, to }), dns: step.dns };
+  const { traceToName } = await import('../trace/dns-step.js');
+  return traceToName(twin, plan.query, name, engine.traceConnection);
 }
 
 function withoutReturn(trace: Trace): Trace {

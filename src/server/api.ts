@@ -6,9 +6,8 @@ import { planTrace, type TraceCliOptions } from '../cli/trace.js';
 import type { SourceText } from '../load/sources.js';
 import { InputError, type InputProblem, NotFoundError, UnsupportedError } from '../model/errors.js';
 import { traceToJson } from '../render/trace-json.js';
-import { dnsStep, unresolvedTrace } from '../trace/dns-step.js';
-import { resolveEndpoint, type TraceQuery, traceConnection, traceInjected, worldOf } from '../trace/index.js';
-import type { Trace } from '../trace/types.js';
+import { traceToName } from '../trace/dns-step.js';
+import { traceConnection, traceInjected } from '../trace/index.js';
 import type { Twin } from '../twin.js';
 import { dnsAnswer, dnsRequestOf } from './dns.js';
 import { isNodeTextView, netfilterGraph, nodeText, pickNetns } from './node-views.js';
@@ -202,21 +201,6 @@ function route(ws: Workspaces, req: ApiRequest): ApiResponse {
 }
 
 class MethodError extends Error {}
-
-/**
- * TO is a DNS name, as `kpath trace` does it (src/cli/trace.ts traceByName): the sender's resolver asks
- * CoreDNS first, then the connection goes to the first address; a failed lookup ends the trace.
- */
-function traceToName(twin: Twin, q: TraceQuery, name: { name: string; port?: number }): Trace {
-  const step = dnsStep(twin, q.from.replace(/^pod\//, ''), name.name, { seed: q.seed });
-  if (step.failure || !step.address) {
-    const from = resolveEndpoint(worldOf(twin), q.from).endpoint;
-    return unresolvedTrace(step, from, q.protocol, q.seed, name.port);
-  }
-  const to = name.port !== undefined ? `${step.address}:${name.port}` : step.address;
-  const { port: _port, ...rest } = q;
-  return { ...traceConnection(twin, { ...rest, to }), dns: step.dns };
-}
 
 /** Answers one API request; every failure becomes a JSON error with the status a client can act on. */
 export function handleApi(ws: Workspaces, req: ApiRequest): ApiResponse {

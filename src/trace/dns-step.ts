@@ -8,7 +8,7 @@ import { NotFoundError } from '../model/errors.js';
 import type { Pod } from '../model/k8s.js';
 import { IPAddr } from '../net/ip.js';
 import type { Twin } from '../twin.js';
-import { traceConnection } from './index.js';
+import { resolveEndpoint, type TraceQuery, traceConnection, worldOf } from './index.js';
 import type { Disposition, DnsQueryStep, Endpoint, Protocol, Trace, TraceDns } from './types.js';
 
 const models = new WeakMap<Twin, CoreDnsModel>();
@@ -246,4 +246,25 @@ export function unresolvedTrace(
     conntrack: [],
     dns: step.dns,
   };
+}
+
+/**
+ * A connection to a DNS name, as a pod makes it: the sender's resolver asks CoreDNS first (each query a
+ * journey of its own), then the connection goes to the first address; a failed lookup ends the trace.
+ * `connect` is the trace engine (injectable for the CLI's tests).
+ */
+export function traceToName(
+  twin: Twin,
+  query: TraceQuery,
+  name: { name: string; port?: number },
+  connect: (twin: Twin, q: TraceQuery) => Trace = traceConnection,
+): Trace {
+  const step = dnsStep(twin, query.from.replace(/^pod\//, ''), name.name, { seed: query.seed });
+  if (step.failure || !step.address) {
+    const from = resolveEndpoint(worldOf(twin), query.from).endpoint;
+    return unresolvedTrace(step, from, query.protocol, query.seed, name.port);
+  }
+  const to = name.port !== undefined ? `${step.address}:${name.port}` : step.address;
+  const { port: _port, ...rest } = query;
+  return { ...connect(twin, { ...rest, to }), dns: step.dns };
 }
