@@ -409,6 +409,24 @@ function localIn(env: HookEnv, w: Walk): HookResult {
   return finish(w, 'LOCAL_IN');
 }
 
+/**
+ * A packet to a local address leaves by lo and comes straight back in (loopback_xmit → ip_rcv) with its conntrack
+ * entry attached and already confirmed: raw/mangle PREROUTING and mangle/filter INPUT see it, but the nat chains
+ * are not consulted again (nf_nat_initialized) — checked against the kernel's rule counters.
+ */
+function loopback(env: HookEnv, w: Walk): HookResult {
+  const s = runAll(env, w, 'POSTROUTING', ['mangle']) ?? natHook(env, w, 'POSTROUTING', 'src');
+  if (s) return s.stop;
+  confirm(w, 'POSTROUTING');
+  w.fresh = false;
+  w.inIface = 'lo';
+  w.outIface = undefined;
+  w.nextHop = undefined;
+  const again = runAll(env, w, 'PREROUTING', ['raw', 'mangle']) ?? natHook(env, w, 'PREROUTING', 'dst');
+  if (again) return again.stop;
+  return localIn(env, w);
+}
+
 function forward(env: HookEnv, w: Walk, disposition: HookDisposition): HookResult {
   const s = runAll(env, w, 'FORWARD', ['mangle', 'filter', 'security']);
   if (s) return s.stop;
@@ -459,7 +477,7 @@ export function netfilterHooks(env: HookEnv, packet: Packet, arrival: Arrival): 
       w.outIface = d2.kind === 'forward' ? d2.outIface : 'lo';
       w.nextHop = d2.kind === 'forward' ? d2.nextHop : undefined;
     }
-    return postrouting(env, w, 'SENT');
+    return w.outIface === 'lo' ? loopback(env, w) : postrouting(env, w, 'SENT');
   }
   if (arrival.kind === 'bridged') {
     if (!env.brNetfilter) {
