@@ -6,11 +6,12 @@
 // with SIGKILL halfway, each followed by `lab down` and a check that nothing is left (namespaces,
 // journal, server processes) and that the host's iptables-save, links and routes are unchanged.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoPath } from '../src/cli/input.js';
+import { NETNS_ETC } from '../src/lab/dns-plan.js';
 import { detectFeatures } from '../src/lab/features.js';
 import { journalPath, readJournal } from '../src/lab/journal.js';
 import { labDown, labUp } from '../src/lab/lifecycle.js';
@@ -69,6 +70,9 @@ function leftovers(lab: string): string[] {
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith(`kpath-${lab}-`));
   if (readJournal(lab)) out.push(journalPath(lab));
+  // The pods' resolv.conf, hosts and nsswitch.conf that `ip netns exec` bind-mounts.
+  if (existsSync(NETNS_ETC))
+    for (const d of readdirSync(NETNS_ETC)) if (d.startsWith(`kpath-${lab}-`)) out.push(`${NETNS_ETC}/${d}`);
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {

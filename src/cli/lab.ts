@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
+  formatDnsReport,
+  formatReachVerifyReport,
   formatVerifyReport,
   journalLabs,
   labDown,
@@ -14,9 +16,14 @@ import {
   type ProbeCategory,
   readJournal,
   resolveTarget,
+  verifyDns,
+  verifyReach,
 } from '../lab/index.js';
+import { readSources } from '../load/sources.js';
+import { buildTwin } from '../twin.js';
 import { UsageError } from './errors.js';
-import { addInputOptions, type InputOptions, loadTwin, packageRoot } from './input.js';
+import { addInputOptions, demoPath, type InputOptions, loadTwin, packageRoot } from './input.js';
+import { reachQuery } from './reach.js';
 
 interface LabOptions extends InputOptions {
   lab?: string;
@@ -49,12 +56,16 @@ export function registerLab(program: Command): void {
     lab.command('up').description('build every node, pod and external host in network namespaces'),
   ).action(async (opts: LabOptions) => {
     rootOnly();
-    const twin = await loadTwin(opts);
-    const r = await labUp(twin, opts.lab ? { lab: opts.lab } : {});
+    // The sources go to the lab's CoreDNS servers, which rebuild the DNS model from them.
+    const sources = await readSources(opts.file.length ? opts.file : [demoPath()]);
+    const twin = buildTwin(sources);
+    const r = await labUp(twin, { ...(opts.lab ? { lab: opts.lab } : {}), sources });
     const j = r.journal;
     const count = (role: string) => j.namespaces.filter((n) => n.role === role).length;
+    const dnsUp = r.plan.servers.filter((s) => s.dns?.kind === 'upstream').length;
+    const hosts = count('external') - r.plan.namespaces.filter((n) => n.external?.startsWith('dns-')).length;
     process.stdout.write(
-      `lab ${j.lab} is up in ${(r.elapsedMs / 1000).toFixed(1)} s: ${count('node')} nodes, ${count('pod')} pods, ${count('external')} external hosts, ${j.processes.length} servers (namespaces kpath-${j.lab}-*)\n`,
+      `lab ${j.lab} is up in ${(r.elapsedMs / 1000).toFixed(1)} s: ${count('node')} nodes, ${count('pod')} pods, ${hosts} external hosts, ${dnsUp} DNS upstreams, ${j.processes.length} servers (namespaces kpath-${j.lab}-*)\n`,
     );
     if (r.simulatedOnly.length)
       process.stdout.write(`simulated only (this kernel lacks them): ${r.simulatedOnly.join(', ')}\n`);
@@ -129,6 +140,18 @@ export function registerLab(program: Command): void {
       (v) => Number.parseInt(v, 10),
     )
     .option('--differences', 'print only the rows that are not ok')
+    // --reach: the reachability matrix (as `kpath reach`) against the twin's traces and the kernel.
+    .option('--reach', 'verify every cell of the reachability matrix: kpath reach, the twin and the kernel')
+    .option(
+      '--port <port>',
+      'with --reach: probe these ports (80, 80/TCP, 53/UDP)',
+      (v, p: string[]) => [...p, v],
+      [],
+    )
+    .option(
+      '--dns',
+      'resolve names in every pod with glibc (getent ahosts) and compare with the resolver model',
+    )
     .action(
       async (
         opts: LabOptions & {
@@ -137,10 +160,36 @@ export function registerLab(program: Command): void {
           hops?: number;
           category?: ProbeCategory[];
           differences?: boolean;
+          reach?: boolean;
+          port: string[];
+          dns?: boolean;
         },
       ) => {
         rootOnly();
         const twin = await loadTwin(opts);
+        if (opts.dns) {
+          const r = await verifyDns(twin, {
+            ...(opts.lab ? { lab: opts.lab } : {}),
+            ...(opts.sample !== undefined ? { sample: opts.sample } : {}),
+            seed: opts.seed,
+          });
+          process.stdout.write(formatDnsReport(r, { onlyDifferences: !!opts.differences }));
+          if (r.differ > 0) process.exitCode = 1;
+          return;
+        }
+        if (opts.reach) {
+          const ports = reachQuery({ from: [], to: [], port: opts.port }).ports ?? [];
+          const r = await verifyReach(twin, {
+            ...(opts.lab ? { lab: opts.lab } : {}),
+            ...(ports.length ? { ports } : {}),
+            ...(opts.sample !== undefined ? { sample: opts.sample } : {}),
+            seed: opts.seed,
+            divergences: loadDivergences(join(packageRoot(), 'docs', 'divergences.md')),
+          });
+          process.stdout.write(formatReachVerifyReport(r, { onlyDifferences: !!opts.differences }));
+          if (r.counts.different > 0) process.exitCode = 1;
+          return;
+        }
         const report = await labVerify(twin, {
           ...(opts.lab ? { lab: opts.lab } : {}),
           ...(opts.sample !== undefined ? { sample: opts.sample } : {}),

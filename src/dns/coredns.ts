@@ -59,6 +59,8 @@ export interface CoreDnsOptions {
 /** One upstream attempt made by the forward plugin. */
 export interface ForwardAttempt {
   upstream: string;
+  /** The name forwarded (after rewrite, or an ExternalName's target). */
+  name?: string;
   outcome: Rcode | 'timeout';
 }
 
@@ -293,7 +295,7 @@ function forward(ctx: Ctx, p: ForwardConfig, qname: string, qtype: string, next:
     }
     const up = ctx.model.upstreams.find((u) => u.ip === ip);
     const reply = up ? upstreamAnswer(up, qname, qtype) : undefined;
-    ctx.trace.forward.push({ upstream: ip, outcome: reply ? reply.rcode : 'timeout' });
+    ctx.trace.forward.push({ upstream: ip, name: qname, outcome: reply ? reply.rcode : 'timeout' });
     if (!reply) continue;
     ctx.trace.path.push(`forward (Corefile:${p.line}) → ${ip}${up ? ` (${up.name})` : ''}: ${reply.rcode}`);
     // Answers pass through unchanged, upstream SERVFAIL and NXDOMAIN included (no failover configured).

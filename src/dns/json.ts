@@ -59,7 +59,7 @@ export function serverQueryJson(a: ServerAnswer): ServerQueryJson {
     authority: r.authority.map(formatRecord),
     additional: r.additional.map(formatRecord),
     path: a.path,
-    forward: a.forward,
+    forward: a.forward.map(({ upstream, outcome }) => ({ upstream, outcome })),
     forwardAlternatives: a.forwardAlternatives,
     unsupported: a.unsupported,
   };

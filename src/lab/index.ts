@@ -13,3 +13,5 @@ export { predictProbe } from './predict.js';
 export * from './probes.js';
 export { SERVER_MARK, serverArgv, startServer } from './servers.js';
 export * from './verify.js';
+export * from './verify-dns.js';
+export * from './verify-reach.js';

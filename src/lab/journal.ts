@@ -23,6 +23,10 @@ export interface LabJournal {
   processes: LabProcess[];
   /** Kernel features the lab could not use: those parts are simulated only. */
   simulatedOnly: string[];
+  /** Host files the lab writes outside its directory (/etc/netns/<netns>/…), recorded before writing. */
+  files?: string[];
+  /** /etc/netns did not exist before this lab: `lab down` removes it again once it is empty. */
+  createdNetnsEtc?: boolean;
 }
 
 export function labDir(): string {
@@ -46,6 +50,19 @@ export function writeJournal(j: LabJournal): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(j, null, 2)}\n`);
   renameSync(tmp, path);
+}
+
+/** A lab's own files next to its journal (DNS query logs, the input the DNS servers rebuild the model from). */
+export function labFilePath(lab: string, name: string): string {
+  // `@` cannot occur in a lab name, so one lab's prefix never matches another lab's files.
+  return join(labDir(), `lab-${lab}@${name}`);
+}
+
+/** Removes every file of `lab` in the lab directory except the journal (that is removeJournal's). */
+export function removeLabFiles(lab: string): void {
+  const dir = labDir();
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) if (f.startsWith(`lab-${lab}@`)) rmSync(join(dir, f), { force: true });
 }
 
 export function removeJournal(lab: string): void {

@@ -1,8 +1,11 @@
 // `lab up`, `lab down`, `lab status` and the namespace lookup behind `lab exec`: the edge that carries a
 // LabPlan out on the real kernel and removes it again, crash-safe through the journal.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { SourceText } from '../load/sources.js';
 import { UnsupportedError } from '../model/errors.js';
 import type { Twin } from '../twin.js';
+import { NETNS_ETC } from './dns-plan.js';
 import {
   blockingFeatures,
   detectFeatures,
@@ -10,7 +13,14 @@ import {
   type Features,
   missingFeatures,
 } from './features.js';
-import { type LabJournal, readJournal, removeJournal, writeJournal } from './journal.js';
+import {
+  type LabJournal,
+  labFilePath,
+  readJournal,
+  removeJournal,
+  removeLabFiles,
+  writeJournal,
+} from './journal.js';
 import { listNetns, netnsPids, run, tryRun } from './kernel.js';
 import { checkLabName, labPrefix } from './names.js';
 import { batchSteps, type LabNamespace, type LabPlan, labPlan } from './plan.js';
@@ -34,6 +44,29 @@ export interface UpOptions {
   onStep?: (done: number, total: number) => void;
   /** Already detected features (saves the probe when many labs go up in a row). */
   features?: Features;
+  /**
+   * The cluster's input, from which the CoreDNS pods' servers rebuild the DNS model; by default the
+   * files the twin's objects came from are read again.
+   */
+  sources?: SourceText[];
+}
+
+/** The twin's input files, read again (undefined when one is not a readable file, e.g. stdin). */
+function twinSources(twin: Twin): SourceText[] | undefined {
+  const files: string[] = [];
+  const add = (f: string | undefined) => f && !files.includes(f) && files.push(f);
+  add(twin.state.config.source?.file);
+  for (const ref of twin.cluster.sources.values()) add(ref.file);
+  try {
+    return files.map((file) => ({ file, text: readFileSync(file, 'utf8') }));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The query log of the DNS server in `netns`. */
+export function dnsLogPath(lab: string, netns: string): string {
+  return labFilePath(lab, `dns-${netns}.log`);
 }
 
 export interface UpResult {
@@ -84,7 +117,18 @@ export async function labUp(twin: Twin, opts: UpOptions = {}): Promise<UpResult>
   };
   writeJournal(journal);
   const meta = new Map(plan.namespaces.map((n) => [n.name, n]));
+  const sources = opts.sources ?? twinSources(twin);
+  const sourcesFile = labFilePath(lab, 'dns-sources');
   try {
+    if (sources) writeFileSync(sourcesFile, JSON.stringify(sources));
+    // Intent first here too: the paths are in the journal before the files exist.
+    journal.files = (plan.files ?? []).map((f) => f.path);
+    if (journal.files.length && !existsSync(NETNS_ETC)) journal.createdNetnsEtc = true;
+    writeJournal(journal);
+    for (const f of plan.files ?? []) {
+      mkdirSync(dirname(f.path), { recursive: true });
+      writeFileSync(f.path, f.content);
+    }
     const steps = batchSteps(plan.steps);
     const total = steps.length + plan.servers.length;
     let done = 0;
@@ -100,10 +144,21 @@ export async function labUp(twin: Twin, opts: UpOptions = {}): Promise<UpResult>
         // with the rest of the setup.
         const s = serverFor.get(step.name);
         if (s) {
-          const p = startServer(s, (pid) => {
-            journal.processes.push({ pid, netns: s.netns, label: s.label });
-            writeJournal(journal);
-          }).then(() => opts.onStep?.(++done, total));
+          // A DNS server loads the whole model first (under vite-node when run from sources: slower).
+          // Without the input (read from stdin) a CoreDNS pod keeps the plain probe server.
+          const dnsFiles =
+            s.dns && (s.dns.kind === 'upstream' || sources)
+              ? { log: dnsLogPath(lab, s.netns), ...(sources ? { sources: sourcesFile } : {}) }
+              : undefined;
+          const p = startServer(
+            s,
+            (pid) => {
+              journal.processes.push({ pid, netns: s.netns, label: s.label });
+              writeJournal(journal);
+            },
+            dnsFiles ? 60_000 : 10_000,
+            dnsFiles,
+          ).then(() => opts.onStep?.(++done, total));
           p.catch(() => {}); // awaited below; a setup failure first must not leave it unhandled
           serving.push(p);
         }
@@ -173,8 +228,24 @@ export function labDown(lab: string): DownResult {
     }
     deleted.push(n);
   }
+  removeNetnsFiles(prefix, journal?.files ?? [], journal?.createdNetnsEtc === true);
+  removeLabFiles(lab);
   removeJournal(lab);
   return { lab, namespaces: deleted, killed };
+}
+
+/**
+ * Removes the lab's /etc/netns files: those the journal recorded, then every /etc/netns/kpath-<lab>-*
+ * directory (a lost journal), and /etc/netns itself if this lab created it and it is empty now.
+ */
+function removeNetnsFiles(prefix: string, files: readonly string[], created: boolean): void {
+  for (const f of files) if (f.startsWith(`${NETNS_ETC}/${prefix}`)) rmSync(f, { force: true });
+  if (!existsSync(NETNS_ETC)) return;
+  for (const d of readdirSync(NETNS_ETC))
+    if (d.startsWith(prefix)) rmSync(`${NETNS_ETC}/${d}`, { recursive: true, force: true });
+  try {
+    if (created && readdirSync(NETNS_ETC).length === 0) rmdirSync(NETNS_ETC);
+  } catch {}
 }
 
 /** Waits (bounded) until killed processes are gone, so their namespaces can really be freed. */

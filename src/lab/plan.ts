@@ -8,6 +8,7 @@ import type { ClusterState, NodeInfo, UnderlaySubnet } from '../model/cluster.js
 import { printIptablesSave } from '../node/iptables/print.js';
 import type { LinkKind, NodeState } from '../node/state.js';
 import type { Twin } from '../twin.js';
+import { type DnsRole, dnsPlan, type LabFile, markCoreDns } from './dns-plan.js';
 import {
   externalNetns,
   externalPort,
@@ -43,6 +44,8 @@ export interface ServerSpec {
   label: string;
   tcp: number[];
   udp: number[];
+  /** A DNS server (CoreDNS pod or spec.dns upstream) instead of the plain probe server. */
+  dns?: DnsRole;
 }
 
 export interface LabPlan {
@@ -56,6 +59,8 @@ export interface LabPlan {
   linkKinds: LinkKind[];
   /** The kube-proxy mode the nodes were programmed for. */
   proxyMode: string;
+  /** Host files for the namespaces (/etc/netns/<netns>/resolv.conf, hosts, nsswitch.conf). */
+  files?: LabFile[];
 }
 
 /** The address the underlay router answers on toward external hosts (link-local: never routed). */
@@ -299,6 +304,9 @@ export function labPlan(twin: Twin, lab: string = twin.state.config.name): LabPl
     }
     for (const x of [n.host, ...n.pods]) for (const l of x.links) kinds.add(l.kind);
   }
+  const dns = dnsPlan(twin, lab, namespaces);
+  steps.push(...dns.steps);
+  namespaces.push(...dns.namespaces);
   const names = new Set<string>();
   for (const n of namespaces) {
     if (names.has(n.name)) throw new Error(`two lab namespaces would both be named ${n.name}`);
@@ -310,8 +318,9 @@ export function labPlan(twin: Twin, lab: string = twin.state.config.name): LabPl
     underlay: underlayNetns(lab),
     namespaces,
     steps,
-    servers: servers(twin, lab),
+    servers: [...markCoreDns(twin, servers(twin, lab)), ...dns.servers],
     linkKinds: [...kinds].sort(),
     proxyMode: twin.state.config.kubeProxy.mode,
+    files: dns.files,
   };
 }

@@ -3,6 +3,10 @@
 // a UDP datagram is answered with the same line. The client address is the one the socket observed, so
 // any SNAT on the way shows in it.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DnsServerConfig } from './dns-server.js';
 import type { ServerSpec } from './plan.js';
 
 /** Marks a lab server's command line, so a PID is only ever killed if it is still one of ours. */
@@ -36,7 +40,48 @@ process.on('SIGTERM', () => process.exit(0));
 ready();
 `;
 
-export function serverArgv(spec: ServerSpec): string[] {
+/** Where a DNS server logs its queries and reads the cluster's input (files in the lab directory). */
+export interface DnsServerFiles {
+  log: string;
+  sources?: string;
+}
+
+/**
+ * The interpreter and script of a DNS server: the compiled dns-serve.js next to this module, or — when
+ * kpath runs from its TypeScript sources (tests) — dns-serve.ts through vite-node.
+ */
+function dnsServeCommand(): string[] {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return [process.execPath, join(dirname(here), 'dns-serve.js')];
+  const viteNode = join(
+    dirname(createRequire(import.meta.url).resolve('vite-node/package.json')),
+    'vite-node.mjs',
+  );
+  return [process.execPath, viteNode, join(dirname(here), 'dns-serve.ts')];
+}
+
+export function serverArgv(spec: ServerSpec, files?: DnsServerFiles): string[] {
+  if (spec.dns && files) {
+    const cfg: DnsServerConfig = {
+      label: spec.label,
+      role: spec.dns,
+      tcp: spec.tcp.filter((p) => p !== 53),
+      udp: spec.udp.filter((p) => p !== 53),
+      log: files.log,
+      ...(files.sources ? { sources: files.sources } : {}),
+    };
+    return [
+      'ip',
+      'netns',
+      'exec',
+      spec.netns,
+      ...dnsServeCommand(),
+      SERVER_MARK,
+      spec.netns,
+      spec.label,
+      JSON.stringify(cfg),
+    ];
+  }
   return [
     'ip',
     'netns',
@@ -61,8 +106,9 @@ export function startServer(
   spec: ServerSpec,
   onSpawn: (pid: number) => void,
   timeoutMs = 10_000,
+  dnsFiles?: DnsServerFiles,
 ): Promise<number> {
-  const [cmd, ...args] = serverArgv(spec);
+  const [cmd, ...args] = serverArgv(spec, dnsFiles);
   const child = spawn(cmd ?? 'ip', args, { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
   const pid = child.pid;
   if (pid === undefined) return Promise.reject(new Error(`cannot start the server in ${spec.netns}`));

@@ -103,9 +103,11 @@ example.com:53 {
   });
   it('picks the most specific zone', () => {
     expect(answerQuery(m, 'www.example.com', 'A').forward).toEqual([
-      { upstream: '10.0.0.4', outcome: 'SERVFAIL' },
+      { upstream: '10.0.0.4', name: 'www.example.com.', outcome: 'SERVFAIL' },
     ]);
-    expect(answerQuery(m, 'google.com', 'A').forward).toEqual([{ upstream: '10.0.0.2', outcome: 'NOERROR' }]);
+    expect(answerQuery(m, 'google.com', 'A').forward).toEqual([
+      { upstream: '10.0.0.2', name: 'google.com.', outcome: 'NOERROR' },
+    ]);
   });
   it('does not fall from one block into another: NXDOMAIN stays in cluster.local', () => {
     const a = answerQuery(m, 'google.com.cluster.local', 'A');
@@ -138,7 +140,7 @@ describe('the cluster Corefile', () => {
     const web = answerQuery(m, 'web.shop.svc.cluster.local', 'A');
     expect(web.reply.answer.map(formatRecord)).toEqual(['web.shop.svc.cluster.local. 30 IN A 10.96.0.20']);
     const g = answerQuery(m, 'google.com', 'A');
-    expect(g.forward).toEqual([{ upstream: '10.0.0.2', outcome: 'NOERROR' }]);
+    expect(g.forward).toEqual([{ upstream: '10.0.0.2', name: 'google.com.', outcome: 'NOERROR' }]);
     // cache 30 caps the upstream TTL of 300.
     expect(g.reply.answer.map(formatRecord)).toEqual(['google.com. 30 IN A 142.250.80.46']);
     expect(g.reply.flags).toMatchObject({ aa: false, ra: true });
@@ -186,8 +188,8 @@ describe('forward', () => {
   it('moves on from a silent upstream, listing the policy alternatives', () => {
     const a = answerQuery(mk('forward . 10.0.0.3 10.0.0.2'), 'google.com', 'A');
     expect(a.forward).toEqual([
-      { upstream: '10.0.0.3', outcome: 'timeout' },
-      { upstream: '10.0.0.2', outcome: 'NOERROR' },
+      { upstream: '10.0.0.3', name: 'google.com.', outcome: 'timeout' },
+      { upstream: '10.0.0.2', name: 'google.com.', outcome: 'NOERROR' },
     ]);
     expect(a.forwardAlternatives).toEqual(['10.0.0.2']);
     expect(a.reply.rcode).toBe('NOERROR');
@@ -195,8 +197,8 @@ describe('forward', () => {
   it('answers SERVFAIL when no upstream replies within the deadline', () => {
     const a = answerQuery(mk('forward . 10.0.0.3'), 'google.com', 'A');
     expect(a.forward).toEqual([
-      { upstream: '10.0.0.3', outcome: 'timeout' },
-      { upstream: '10.0.0.3', outcome: 'timeout' },
+      { upstream: '10.0.0.3', name: 'google.com.', outcome: 'timeout' },
+      { upstream: '10.0.0.3', name: 'google.com.', outcome: 'timeout' },
     ]);
     expect(a.reply.rcode).toBe('SERVFAIL');
   });
@@ -300,7 +302,7 @@ describe('hosts', () => {
   });
   it('an unknown PTR always goes to the next plugin, fallthrough or not', () => {
     expect(answerQuery(mk('10.1.2.3 legacy.corp.example'), '4.3.2.1.in-addr.arpa', 'PTR').forward).toEqual([
-      { upstream: '10.0.0.2', outcome: 'NXDOMAIN' },
+      { upstream: '10.0.0.2', name: '4.3.2.1.in-addr.arpa.', outcome: 'NXDOMAIN' },
     ]);
   });
 });

@@ -357,7 +357,7 @@ describe('PTR (reverse.go)', () => {
   });
   it('falls through to forward for unknown IPs (kubeadm fallthrough in-addr.arpa ip6.arpa)', () => {
     const a = answerQuery(model, '9.9.9.9.in-addr.arpa', 'PTR');
-    expect(a.forward).toEqual([{ upstream: '10.0.0.2', outcome: 'NXDOMAIN' }]);
+    expect(a.forward).toEqual([{ upstream: '10.0.0.2', name: '9.9.9.9.in-addr.arpa.', outcome: 'NXDOMAIN' }]);
   });
   it('without fallthrough, NXDOMAIN with the reverse zone SOA', () => {
     const m = dns(COREFILE.replace('fallthrough in-addr.arpa ip6.arpa', ''));

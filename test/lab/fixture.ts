@@ -100,6 +100,11 @@ export function netnsWithPrefix(prefix: string): string[] {
   return existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith(prefix)) : [];
 }
 
+/** The lab's per-namespace /etc files (resolv.conf, hosts, nsswitch.conf under /etc/netns/<netns>/). */
+export function netnsEtcWithPrefix(prefix: string): string[] {
+  return existsSync('/etc/netns') ? readdirSync('/etc/netns').filter((n) => n.startsWith(prefix)) : [];
+}
+
 /** PIDs of lab servers whose command line names this lab's namespaces. */
 export function serversOf(lab: string): number[] {
   const out: number[] = [];

@@ -19,6 +19,7 @@ import {
   hostGw,
   hostSnapshot,
   kernelPrerequisite,
+  netnsEtcWithPrefix,
   netnsWithPrefix,
   serversOf,
   withPolicies,
@@ -36,6 +37,7 @@ const ALL = [VX, HG, KILL, CYCLE, POL];
 
 function nothingLeft(lab: string): void {
   expect(netnsWithPrefix(`kpath-${lab}-`), 'namespaces').toEqual([]);
+  expect(netnsEtcWithPrefix(`kpath-${lab}-`), '/etc/netns files').toEqual([]);
   expect(existsSync(journalPath(lab)), 'journal').toBe(false);
   expect(serversOf(lab), 'server processes').toEqual([]);
 }
@@ -66,7 +68,8 @@ describe.skipIf(missing !== undefined)(`lab mode (${missing ?? 'kernel available
     const j = readJournal(VX);
     expect(j?.status).toBe('up');
     expect(j?.namespaces).toHaveLength(14);
-    expect(j?.processes).toHaveLength(9);
+    // One server per pod, and the default upstream DNS server at the underlay gateway (spec.dns).
+    expect(j?.processes).toHaveLength(10);
     expect(j?.simulatedOnly).toEqual(
       (Object.keys(features) as (keyof Features)[]).filter((k) => !features[k]),
     );
