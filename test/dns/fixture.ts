@@ -1,4 +1,4 @@
-// A hand-built ClusterState for the DNS tests (the control plane is written in parallel).
+// A hand-built ClusterState for the DNS tests, without the loader or the control plane.
 
 import type { UpstreamDnsServer } from '../../src/dns/upstream.js';
 import type { ClusterConfig, ClusterState } from '../../src/model/cluster.js';
@@ -11,7 +11,7 @@ import type {
   Service,
   ServiceSpec,
 } from '../../src/model/k8s.js';
-import { IPAddr, Prefix } from '../../src/net/ip.js';
+import { clusterStateOf, kubeadmConfig } from '../fixtures/cluster-state.js';
 
 export function ns(name: string): Namespace {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
@@ -60,37 +60,12 @@ export function pod(
 }
 
 export function config(): ClusterConfig {
-  return {
-    name: 'test',
-    podCIDR: Prefix.parse('10.244.0.0/16'),
-    serviceCIDR: Prefix.parse('10.96.0.0/12'),
-    nodeCIDRMaskSize: 24,
-    clusterDomain: 'cluster.local',
-    dnsServiceIP: IPAddr.parse('10.96.0.10'),
-    nodePortRange: { from: 30000, to: 32767 },
-    nodes: [],
-    externalHosts: [],
-    underlay: [],
-  } as unknown as ClusterConfig;
+  return kubeadmConfig({ underlay: [] });
 }
 
 export function state(parts: Partial<ClusterState> = {}): ClusterState {
-  return {
-    config: config(),
-    namespaces: [],
-    nodes: [],
-    nodeInfo: [],
-    pods: [],
-    services: [],
-    endpointSlices: [],
-    policies: [],
-    l7: [],
-    configMaps: [],
-    ignored: [],
-    sources: new Map(),
-    warnings: [],
-    ...parts,
-  };
+  const { config: c, ...rest } = parts;
+  return clusterStateOf(c ?? config(), rest);
 }
 
 export function corefileConfigMap(corefile: string): KObject {

@@ -1,21 +1,15 @@
 // The page in Firefox: Debian's firefox-esr driven over WebDriver BiDi by puppeteer-core (playwright-core only
 // drives Playwright's own patched Firefox build). A smoke test: the demo's topology, the seed's north–south
 // trace with every hop listed and the VXLAN hop's outer header, and the DNS and reach views answering.
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { readSources } from '../../src/load/sources.js';
 import { traceToJson } from '../../src/render/trace-json.js';
-import { type RunningServer, startServer } from '../../src/server/http.js';
-import { CLI_WORKSPACE, Workspaces } from '../../src/server/workspaces.js';
+import type { RunningServer } from '../../src/server/http.js';
 import { traceConnection } from '../../src/trace/index.js';
-import { buildTwin, type Twin } from '../../src/twin.js';
+import type { Twin } from '../../src/twin.js';
+import { type DemoServer, startDemoServer } from './demo-server.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const DEMO = join(ROOT, 'examples', 'demo');
 const FIREFOX = '/usr/bin/firefox-esr';
 
 /** The little of puppeteer-core's API this test uses (it is loaded by name, so its types are not needed). */
@@ -59,6 +53,7 @@ if (missing.length > 0 && process.env.CI === 'true') {
 
 const POD = 'default/my-app-6d8f7b9c5d-m4q9z';
 
+let demo: DemoServer | undefined;
 let twin: Twin;
 let server: RunningServer;
 let browser: Browser;
@@ -69,20 +64,8 @@ describe.skipIf(missing.length > 0)(
   `the web page in Firefox${missing.length ? ` (skipped: missing ${missing.join(', ')})` : ''}`,
   () => {
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'kpath-ff-'));
-      const webRoot = join(dir, 'web');
-      execFileSync(
-        join(ROOT, 'node_modules', '.bin', 'vite'),
-        ['build', 'web', '--outDir', webRoot, '--logLevel', 'error'],
-        { cwd: ROOT, stdio: 'inherit' },
-      );
-      twin = buildTwin(await readSources([DEMO]));
-      server = await startServer({
-        workspaces: new Workspaces({ id: CLI_WORKSPACE, files: ['examples/demo'], twin }),
-        host: '127.0.0.1',
-        port: 0,
-        webRoot,
-      });
+      demo = await startDemoServer('kpath-ff-');
+      ({ twin, server, dir } = demo);
       browser = await (puppeteer as Puppeteer).launch({
         browser: 'firefox',
         executablePath: FIREFOX,
@@ -102,8 +85,7 @@ describe.skipIf(missing.length > 0)(
 
     afterAll(async () => {
       await browser?.close();
-      await server?.close();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      await demo?.close();
     });
 
     test('topology: nodes, devices and pods drawn', async () => {

@@ -1,9 +1,8 @@
 // The page in a real headless Chromium (Debian's package, driven by playwright-core): load the demo cluster,
 // run the seed's north–south trace (client → LB → NodePort → pod on another node), and check that every hop,
 // the NAT changes and the VXLAN encapsulation are shown. Screenshots go to docs/screenshots/ when KPATH_SCREENSHOTS=1..
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -13,13 +12,11 @@ import { runDns } from '../../src/cli/dns.js';
 import { runReach } from '../../src/cli/reach.js';
 import { readSources } from '../../src/load/sources.js';
 import { traceToJson } from '../../src/render/trace-json.js';
-import { type RunningServer, startServer } from '../../src/server/http.js';
-import { CLI_WORKSPACE, Workspaces } from '../../src/server/workspaces.js';
+import type { RunningServer } from '../../src/server/http.js';
 import { traceConnection } from '../../src/trace/index.js';
 import { buildTwin, type Twin } from '../../src/twin.js';
+import { DEMO, type DemoServer, ROOT, startDemoServer } from './demo-server.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const DEMO = join(ROOT, 'examples', 'demo');
 // Screenshots are evidence for the docs, refreshed on demand (KPATH_SCREENSHOTS=1), never by a plain test run.
 const SHOTS =
   process.env.KPATH_SCREENSHOTS === '1'
@@ -37,6 +34,7 @@ if (!haveChromium && process.env.CI === 'true') {
 const POD = 'default/my-app-6d8f7b9c5d-m4q9z';
 const COMMAND = `kpath trace external 203.0.113.50 --port 80 --endpoint ${POD}`;
 
+let demo: DemoServer | undefined;
 let twin: Twin;
 let server: RunningServer;
 let context: BrowserContext;
@@ -94,24 +92,9 @@ describe.skipIf(!haveChromium)(
   `the web page in Chromium${haveChromium ? '' : ` (skipped: ${CHROMIUM} missing)`}`,
   () => {
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'kpath-e2e-'));
-      const webRoot = join(dir, 'web');
       // Always the page of the current sources, built into a scratch folder.
-      execFileSync(
-        join(ROOT, 'node_modules', '.bin', 'vite'),
-        ['build', 'web', '--outDir', webRoot, '--logLevel', 'error'],
-        {
-          cwd: ROOT,
-          stdio: 'inherit',
-        },
-      );
-      twin = buildTwin(await readSources([DEMO]));
-      server = await startServer({
-        workspaces: new Workspaces({ id: CLI_WORKSPACE, files: ['examples/demo'], twin }),
-        host: '127.0.0.1',
-        port: 0,
-        webRoot,
-      });
+      demo = await startDemoServer('kpath-e2e-');
+      ({ twin, server, dir } = demo);
       context = await chromium.launchPersistentContext(join(dir, 'profile'), {
         executablePath: CHROMIUM,
         headless: true,
@@ -133,8 +116,7 @@ describe.skipIf(!haveChromium)(
 
     afterAll(async () => {
       await context?.close();
-      await server?.close();
-      if (dir) await rm(dir, { recursive: true, force: true });
+      await demo?.close();
     });
 
     test('topology: nodes with their devices and pods, the underlay, the client and the load balancer', async () => {
