@@ -1,6 +1,7 @@
 // Expected versus actual for one probe: pure. The prediction is the set of outcomes the twin allows
 // (every branch at every random choice); the kernel's answer must be one of them, and over repeated
-// connections every predicted endpoint must show up.
+// connections every predicted endpoint must show up — except under ClientIP affinity, where every
+// connection of one sticky domain must land on the one endpoint the first connection chose.
 import type { Disposition } from '../trace/types.js';
 import { type Attempt, parseReply } from './client.js';
 import type { Probe } from './probes.js';
@@ -16,12 +17,30 @@ export interface PredictedOutcome {
   observedIp?: string;
   /** Why the journey ended (the trace's reason). */
   reason: string;
+  /** Under ClientIP affinity: the key of the sticky domain this outcome's connection is recorded in. */
+  domain?: string;
+}
+
+/**
+ * Where ClientIP affinity applies: the xt_recent lists of one node's namespace, keyed by the client address
+ * as that node sees it, checked by one service chain (KUBE-SVC-… or KUBE-SVL-…).
+ */
+export interface StickyDomain {
+  /** `node src chain`. */
+  key: string;
+  node: string;
+  src: string;
+  chain: string;
+  /** The KUBE-SEP-… recent lists the chain's `--rcheck` rules consult. */
+  lists: string[];
 }
 
 export interface Prediction {
   outcomes: PredictedOutcome[];
-  /** Endpoints with a non-zero probability: each should answer at least once. */
+  /** Endpoints with a non-zero probability: each should answer at least once (without affinity). */
   endpoints: string[];
+  /** sessionAffinity ClientIP: the first connection takes any predicted branch, later ones stick. */
+  affinity?: { timeoutSeconds?: number; domains: StickyDomain[] };
 }
 
 export function classOf(d: Disposition): OutcomeClass {
@@ -53,7 +72,7 @@ export function attemptsFor(endpoints: number): number {
 }
 
 export interface Difference {
-  kind: 'outcome' | 'endpoint' | 'source' | 'coverage' | 'reply' | 'conntrack' | 'counters';
+  kind: 'outcome' | 'endpoint' | 'source' | 'coverage' | 'affinity' | 'reply' | 'conntrack' | 'counters';
   text: string;
 }
 
@@ -87,6 +106,11 @@ export function describePrediction(p: Prediction): string {
     parts.push(
       `${eps.length} endpoint${eps.length === 1 ? '' : 's'} ${eps.join(' ')}; src ${srcs.join('|')}`,
     );
+  }
+  const a = p.affinity;
+  if (a) {
+    const per = a.domains.length > 1 ? ` per node (${a.domains.map((d) => d.node).join(' ')})` : '';
+    parts.push(`sticky${per}${a.timeoutSeconds !== undefined ? ` ${a.timeoutSeconds}s` : ''}`);
   }
   return parts.join('; ');
 }
@@ -150,7 +174,8 @@ export function compareProbe(prediction: Prediction, attempts: readonly Attempt[
     }
   }
   const delivered = attempts.filter((a) => attemptClass(a) === 'delivered').length;
-  if (delivered >= attemptsFor(prediction.endpoints.length)) {
+  // With affinity, coverage is the wrong expectation: stickiness is checked by stickinessDifferences.
+  if (!prediction.affinity && delivered >= attemptsFor(prediction.endpoints.length)) {
     const missing = prediction.endpoints.filter((e) => !seen.has(e));
     if (missing.length) {
       note({
@@ -160,4 +185,61 @@ export function compareProbe(prediction: Prediction, attempts: readonly Attempt[
     }
   }
   return diffs;
+}
+
+/** The sticky domain an answered connection was in, when its endpoint and source tell it unambiguously. */
+export function domainOf(prediction: Prediction, endpoint: string, observedIp: string): string | undefined {
+  const ds = new Set(
+    prediction.outcomes
+      .filter((o) => o.endpoint === endpoint && o.observedIp === observedIp && o.domain)
+      .map((o) => o.domain ?? ''),
+  );
+  return ds.size === 1 ? [...ds][0] : undefined;
+}
+
+/** One answered connection of an affinity probe, placed in its sticky domain. */
+export interface StickyObservation {
+  probeId: string;
+  domain: string;
+  endpoint: string;
+  /** The connection made alone, before any other in its domain (the one that picks at random). */
+  first: boolean;
+}
+
+/**
+ * ClientIP affinity across probes: within a sticky domain every connection after the first must land on
+ * one endpoint — the first connection's, unless another domain sharing its recent lists (same node and
+ * client, e.g. KUBE-SVC and KUBE-SVL of one service) recorded a different one meanwhile, when the chain's
+ * first `--rcheck` rule that hits wins. Returns the differences per probe id.
+ */
+export function stickinessDifferences(
+  observations: readonly StickyObservation[],
+  domains: readonly StickyDomain[],
+): Map<string, Difference[]> {
+  const out = new Map<string, Difference[]>();
+  const byKey = new Map(domains.map((d) => [d.key, d]));
+  const shared = (d: StickyDomain) =>
+    domains.some(
+      (o) =>
+        o.key !== d.key && o.node === d.node && o.src === d.src && o.lists.some((l) => d.lists.includes(l)),
+    );
+  const groups = new Map<string, StickyObservation[]>();
+  for (const o of observations) groups.set(o.domain, [...(groups.get(o.domain) ?? []), o]);
+  for (const [key, obs] of groups) {
+    const d = byKey.get(key);
+    const where = d ? `from ${d.src} on ${d.node} (${d.chain})` : key;
+    const first = obs.find((o) => o.first);
+    const later = obs.filter((o) => !o.first);
+    const eps = [...new Set(later.map((o) => o.endpoint))].sort();
+    let text: string | undefined;
+    if (eps.length > 1)
+      text = `ClientIP affinity: connections ${where} landed on ${eps.join(', ')}; expected one endpoint`;
+    else if (first && eps.length === 1 && eps[0] !== first.endpoint && !(d && shared(d)))
+      text = `ClientIP affinity: the first connection ${where} landed on ${first.endpoint}, later ones on ${eps[0]}`;
+    if (!text) continue;
+    for (const id of new Set(obs.map((o) => o.probeId))) {
+      out.set(id, [...(out.get(id) ?? []), { kind: 'affinity', text }]);
+    }
+  }
+  return out;
 }
