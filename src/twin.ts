@@ -14,11 +14,13 @@ export interface Twin {
   /** The node's state as its agents programmed it; throws NotFoundError for an unknown node. */
   node(name: string): NodeState;
   nodes(): NodeState[];
+  /** The input it was built from, when known (lab mode hands it to the CoreDNS servers it starts). */
+  readonly sources?: readonly SourceText[];
 }
 
 export function buildTwin(sources: SourceText[]): Twin {
   const cluster = loadCluster(sources);
-  return twinOf(cluster, runControlPlane(cluster));
+  return { ...twinOf(cluster, runControlPlane(cluster)), sources };
 }
 
 /** The twin of a cluster whose control plane already ran (a bench that loaded it itself). */

@@ -19,10 +19,8 @@ import {
   verifyDns,
   verifyReach,
 } from '../lab/index.js';
-import { readSources } from '../load/sources.js';
-import { buildTwin } from '../twin.js';
 import { UsageError } from './errors.js';
-import { addInputOptions, demoPath, type InputOptions, loadTwin, packageRoot } from './input.js';
+import { addInputOptions, type InputOptions, loadTwin, packageRoot } from './input.js';
 import { reachQuery } from './reach.js';
 
 interface LabOptions extends InputOptions {
@@ -56,10 +54,8 @@ export function registerLab(program: Command): void {
     lab.command('up').description('build every node, pod and external host in network namespaces'),
   ).action(async (opts: LabOptions) => {
     rootOnly();
-    // The sources go to the lab's CoreDNS servers, which rebuild the DNS model from them.
-    const sources = await readSources(opts.file.length ? opts.file : [demoPath()]);
-    const twin = buildTwin(sources);
-    const r = await labUp(twin, { ...(opts.lab ? { lab: opts.lab } : {}), sources });
+    const twin = await loadTwin(opts);
+    const r = await labUp(twin, opts.lab ? { lab: opts.lab } : {});
     const j = r.journal;
     const count = (role: string) => j.namespaces.filter((n) => n.role === role).length;
     const dnsUp = r.plan.servers.filter((s) => s.dns?.kind === 'upstream').length;

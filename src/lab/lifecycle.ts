@@ -37,6 +37,16 @@ export function requireRoot(): void {
   }
 }
 
+/** The lab a verify runs against (`lab`, else the cluster's name): needs root and the lab up. */
+export function labToVerify(twin: Twin, lab?: string): { lab: string; journal: LabJournal } {
+  requireRoot();
+  const name = lab ?? twin.state.config.name;
+  const journal = readJournal(name);
+  if (journal?.status !== 'up')
+    throw new UnsupportedError(`lab "${name}" is not up; run \`kpath lab up\` first`);
+  return { lab: name, journal };
+}
+
 export interface UpOptions {
   /** The lab's name (namespace prefix `kpath-<lab>-`); the cluster name by default. */
   lab?: string;
@@ -44,24 +54,8 @@ export interface UpOptions {
   onStep?: (done: number, total: number) => void;
   /** Already detected features (saves the probe when many labs go up in a row). */
   features?: Features;
-  /**
-   * The cluster's input, from which the CoreDNS pods' servers rebuild the DNS model; by default the
-   * files the twin's objects came from are read again.
-   */
-  sources?: SourceText[];
-}
-
-/** The twin's input files, read again (undefined when one is not a readable file, e.g. stdin). */
-function twinSources(twin: Twin): SourceText[] | undefined {
-  const files: string[] = [];
-  const add = (f: string | undefined) => f && !files.includes(f) && files.push(f);
-  add(twin.state.config.source?.file);
-  for (const ref of twin.cluster.sources.values()) add(ref.file);
-  try {
-    return files.map((file) => ({ file, text: readFileSync(file, 'utf8') }));
-  } catch {
-    return undefined;
-  }
+  /** The cluster's input, from which the CoreDNS pods' servers rebuild the DNS model (default: the twin's). */
+  sources?: readonly SourceText[];
 }
 
 /** The query log of the DNS server in `netns`. */
@@ -117,7 +111,7 @@ export async function labUp(twin: Twin, opts: UpOptions = {}): Promise<UpResult>
   };
   writeJournal(journal);
   const meta = new Map(plan.namespaces.map((n) => [n.name, n]));
-  const sources = opts.sources ?? twinSources(twin);
+  const sources = opts.sources ?? twin.sources;
   const sourcesFile = labFilePath(lab, 'dns-sources');
   try {
     if (sources) writeFileSync(sourcesFile, JSON.stringify(sources));

@@ -13,8 +13,7 @@ import { clusterDns } from '../trace/dns-step.js';
 import type { Twin } from '../twin.js';
 import { netnsEtcDir, podHostsFile } from './dns-plan.js';
 import type { DnsLogEntry } from './dns-server.js';
-import { readJournal } from './journal.js';
-import { dnsLogPath } from './lifecycle.js';
+import { dnsLogPath, labToVerify } from './lifecycle.js';
 import { labPlan } from './plan.js';
 
 export type DnsNameKind =
@@ -272,8 +271,7 @@ function compare(p: DnsOutcome, r: DnsOutcome, notes: string[]): string[] {
  * one lookup — and compares each with the model's prediction.
  */
 export async function verifyDns(twin: Twin, opts: DnsVerifyOptions = {}): Promise<DnsVerifyReport> {
-  const lab = opts.lab ?? twin.state.config.name;
-  if (!readJournal(lab)) throw new Error(`lab "${lab}" is not up; run \`kpath lab up\` first`);
+  const { lab } = labToVerify(twin, opts.lab);
   const model = clusterDns(twin);
   let { cases, skipped } = dnsCases(twin, lab);
   if (opts.sample !== undefined && opts.sample < cases.length) {

@@ -3,7 +3,6 @@
 // ways — the policy semantics (`kpath reach`), the twin's datapath (a trace through the policy agent's
 // rules in NodeState) and the kernel — and printed as upstream's e2e netpol truth tables.
 import type { ClusterState } from '../model/cluster.js';
-import { UnsupportedError } from '../model/errors.js';
 import type { Protocol } from '../model/k8s.js';
 import { evaluateConnection } from '../policy/evaluate.js';
 import type { Probe as PortProbe } from '../policy/matrix.js';
@@ -24,8 +23,7 @@ import {
 } from './compare.js';
 import { type Divergence, explain } from './divergences.js';
 import { detectFeatures, type Features } from './features.js';
-import { readJournal } from './journal.js';
-import { requireRoot } from './lifecycle.js';
+import { labToVerify } from './lifecycle.js';
 import { nodeNetns, podNetns } from './names.js';
 import { predictProbe } from './predict.js';
 import { type Probe, sampleProbes } from './probes.js';
@@ -189,12 +187,8 @@ interface Planned {
 }
 
 export async function verifyReach(twin: Twin, opts: ReachVerifyOptions = {}): Promise<ReachVerifyReport> {
-  requireRoot();
   const started = performance.now();
-  const lab = opts.lab ?? twin.state.config.name;
-  const journal = readJournal(lab);
-  if (journal?.status !== 'up')
-    throw new UnsupportedError(`lab "${lab}" is not up; run \`kpath lab up\` first`);
+  const { lab } = labToVerify(twin, opts.lab);
   const state = twin.state;
   const index = buildPolicyIndex(state);
   const view = reachView(state, index, opts.ports?.length ? { ports: opts.ports } : {});

@@ -1,9 +1,3 @@
-// `lab verify`: every probe predicted by the twin and made for real in the lab, compared, printed as an
-// expected-versus-actual table. Differences a known divergence explains are listed as such; any other
-// difference makes the run fail. ClientIP-affinity probes run in two rounds: each sticky domain first gets
-// one connection alone (it picks at random, as the trace predicts), then every other connection must
-// stick to what the kernel recorded.
-import { UnsupportedError } from '../model/errors.js';
 import { formatTable } from '../render/table.js';
 import type { Twin } from '../twin.js';
 import { type Attempt, type ConnectRequest, connectFrom, parseReply } from './client.js';
@@ -23,9 +17,8 @@ import {
 import { type ConntrackTuple, conntrackDifferences, dumpConntrack } from './conntrack-evidence.js';
 import { type Divergence, explain } from './divergences.js';
 import { checkHops } from './hop-evidence.js';
-import { readJournal } from './journal.js';
 import { tryRun } from './kernel.js';
-import { requireRoot } from './lifecycle.js';
+import { labToVerify } from './lifecycle.js';
 import { predictProbe } from './predict.js';
 import {
   labProbes,
@@ -113,12 +106,8 @@ function predictSafely(twin: Twin, probe: Probe): Prediction | string {
 }
 
 export async function labVerify(twin: Twin, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  requireRoot();
   const started = performance.now();
-  const lab = opts.lab ?? twin.state.config.name;
-  const journal = readJournal(lab);
-  if (journal?.status !== 'up')
-    throw new UnsupportedError(`lab "${lab}" is not up; run \`kpath lab up\` first`);
+  const { lab, journal } = labToVerify(twin, opts.lab);
   let all = labProbes(twin.state, lab);
   if (opts.categories?.length) all = all.filter((p) => opts.categories?.includes(p.category));
   const chosen = new Set(
