@@ -4,10 +4,10 @@
 import { type EndpointSlice, SERVICE_NAME_LABEL } from '../../model/k8s.js';
 import type { Family } from '../../net/ip.js';
 import { IPAddr } from '../../net/ip.js';
+import { CANONICAL_V4 } from '../../node/iptables/values.js';
 import { servicePortKey } from './service-port.js';
 
 export interface EndpointInfo {
-  readonly ip: IPAddr;
   /** The address as text (canonical). */
   readonly ipText: string;
   readonly port: number;
@@ -28,9 +28,6 @@ export interface EndpointInfo {
 export type EndpointsMap = ReadonlyMap<string, readonly EndpointInfo[]>;
 
 const ADDRESS_TYPE: Record<Family, string> = { 4: 'IPv4', 6: 'IPv6' };
-
-/** A dotted quad without leading zeros or spaces (octet ranges were checked by the parse). */
-const CANONICAL_V4 = /^(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}$/;
 
 export function buildEndpointsMap(
   slices: readonly EndpointSlice[],
@@ -56,13 +53,15 @@ export function buildEndpointsMap(
         const first = ep.addresses?.[0];
         if (first === undefined) continue;
         // Only the first address is used: the API says they are fungible.
-        const ip = IPAddr.tryParse(first);
-        if (!ip || ip.family !== family) continue;
+        // Text already in canonical dotted form is what parse + toString would give back: no parse.
+        let ipText = first;
+        if (family !== 4 || !CANONICAL_V4.test(first)) {
+          const ip = IPAddr.tryParse(first);
+          if (!ip || ip.family !== family) continue;
+          ipText = ip.toString();
+        }
         const c = ep.conditions;
-        // Text already in canonical dotted form is what toString would give back (no bigint round trip).
-        const ipText = family === 4 && CANONICAL_V4.test(first) ? first : ip.toString();
         const info: EndpointInfo = {
-          ip,
           ipText,
           port: port.port,
           endpoint: family === 6 ? `[${ipText}]:${port.port}` : `${ipText}:${port.port}`,

@@ -6,6 +6,7 @@
 import { byFlag, type Extension, type ExtensionContext, opt } from './extension.js';
 import { MATCHES, protocolMatch } from './matches.js';
 import { protocolName, protocolNumber } from './protocols.js';
+import { ShapedRule } from './shaped-rule.js';
 import { TARGET_TABLES, TARGETS } from './targets.js';
 import type { Rule, RuleOption, TableName } from './types.js';
 import { formatAddrMask, IptablesRuleError, parseAddrMask } from './values.js';
@@ -247,6 +248,7 @@ export function unsupportedOptions(rule: Rule, chains?: ReadonlySet<string>): Ru
 
 /** The target of a rule (`-j`/`-g` name), if any: for jump checks. */
 export function ruleTarget(rule: Rule): { readonly name: string; readonly goto: boolean } | undefined {
+  if (rule instanceof ShapedRule) return { name: rule.target, goto: false };
   for (let k = rule.options.length - 1; k >= 0; k--) {
     const o = rule.options[k] as RuleOption;
     const h = HEADS[o.flag];

@@ -3,6 +3,7 @@
 // optional "# Completed on" line. Tables and chains are printed in the Ruleset's order (applyRestore
 // keeps them in the order the kernel prints).
 import { formatOption } from './options.js';
+import { ShapedRule } from './shaped-rule.js';
 import { type Counters, type Rule, type RuleOption, type Ruleset, ZERO_COUNTERS } from './types.js';
 
 export interface PrintOptions {
@@ -53,12 +54,13 @@ export function printIptablesSave(rs: Ruleset, opts: PrintOptions = {}): string 
     for (const c of t.chains) out.push(`:${c.name} ${c.policy} ${counterText(c.counters)}`);
     for (const c of t.chains) {
       if (c.rules.length === 0) continue;
-      const prefix = `-A ${c.name}`;
+      const head = `-A ${c.name}`;
+      const prefix = `${head} `;
       for (const r of c.rules) {
-        const body = r.options.length ? `${prefix} ${formatRule(r)}` : prefix;
-        if (opts.counters) {
-          out.push(`${counterText(r.counters ?? ZERO_COUNTERS)} ${body}`);
-        } else out.push(body);
+        // A shaped rule's text is its shape's text around its value, without building its options.
+        const body =
+          r instanceof ShapedRule ? prefix + r.text : r.options.length ? prefix + formatRule(r) : head;
+        out.push(opts.counters ? `${counterText(r.counters ?? ZERO_COUNTERS)} ${body}` : body);
       }
     }
     out.push('COMMIT');

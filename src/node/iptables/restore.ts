@@ -6,6 +6,8 @@
 // new Ruleset and the input is never changed.
 import { InputError } from '../../model/errors.js';
 import { canonicalRule, isTargetExtension, ruleTarget } from './canonical.js';
+import { sortByName } from './chain-order.js';
+import { kubeProxyLines, type LineCanonicaliser } from './kube-proxy-lines.js';
 import { kubeProxyShapes, type ShapeCanonicaliser } from './kube-proxy-shapes.js';
 import { OptionError, plainWords, wordsToOptions } from './options.js';
 import {
@@ -39,16 +41,74 @@ export const TABLE_ORDER: readonly TableName[] = ['mangle', 'security', 'raw', '
 
 const TABLE_NAMES = new Set<string>(TABLE_ORDER);
 
-interface MChain {
+/**
+ * A chain being changed. Its public fields are exactly a Chain's, and its bookkeeping is private, so
+ * once the session ends it is handed out as the frozen Chain itself: a 100k-chain restore allocates
+ * (and the GC copies) one object per chain, not two.
+ */
+class MChain implements Chain {
   readonly name: string;
-  readonly builtin: boolean;
   policy: Chain['policy'];
   counters: Counters;
   rules: Rule[] | readonly Rule[];
+  readonly #builtin: boolean;
   /** rules is our own copy (safe to mutate). */
-  owned: boolean;
+  #owned: boolean;
   /** The unchanged input chain, reused when nothing changed. */
-  orig: Chain | undefined;
+  #orig: Chain | undefined;
+
+  constructor(name: string, builtin: boolean, policy: Chain['policy'], orig: Chain | undefined) {
+    this.name = name;
+    this.policy = orig ? orig.policy : policy;
+    this.counters = orig ? orig.counters : ZERO_COUNTERS;
+    this.rules = orig ? orig.rules : [];
+    this.#builtin = builtin;
+    this.#owned = orig === undefined;
+    this.#orig = orig;
+  }
+
+  get builtin(): boolean {
+    return this.#builtin;
+  }
+
+  get owned(): boolean {
+    return this.#owned;
+  }
+
+  get orig(): Chain | undefined {
+    return this.#orig;
+  }
+
+  /** The rules as our own mutable copy. */
+  own(): Rule[] {
+    if (!this.#owned) {
+      this.rules = [...this.rules];
+      this.#owned = true;
+    }
+    return this.rules as Rule[];
+  }
+
+  /** Empties the chain (a new array: the old one may be the input's). */
+  clear(): void {
+    this.rules = [];
+    this.#owned = true;
+  }
+
+  /** The chain as stored: the input chain when nothing changed, else this object, now done changing. */
+  freeze(): Chain {
+    const o = this.#orig;
+    if (
+      o &&
+      !this.#owned &&
+      o.policy === this.policy &&
+      o.counters === this.counters &&
+      o.rules === this.rules
+    ) {
+      return o;
+    }
+    this.#orig = undefined;
+    return this;
+  }
 }
 
 interface MTable {
@@ -75,6 +135,7 @@ class Session {
   readonly tables = new Map<TableName, MTable>();
   readonly tableOrder: TableName[] = [];
   private fast: ShapeCanonicaliser | undefined;
+  private fastLines: LineCanonicaliser | undefined;
 
   constructor(
     base: Ruleset,
@@ -84,15 +145,7 @@ class Session {
       const chains = new Map<string, MChain>();
       const builtins = BUILTIN_CHAINS[t.name];
       for (const c of t.chains) {
-        chains.set(c.name, {
-          name: c.name,
-          builtin: builtins.includes(c.name),
-          policy: c.policy,
-          counters: c.counters,
-          rules: c.rules,
-          owned: false,
-          orig: c,
-        });
+        chains.set(c.name, new MChain(c.name, builtins.includes(c.name), c.policy, c));
       }
       this.tables.set(t.name, { name: t.name, chains, refs: undefined, orig: t, dirty: false });
       this.tableOrder.push(t.name);
@@ -117,12 +170,20 @@ class Session {
     return this.fast;
   }
 
+  /** The hottest of them read from the line itself (IPv4 payloads only; see kube-proxy-lines.ts). */
+  lines(): LineCanonicaliser | undefined {
+    if (!this.mode.kernel || this.mode.family !== 4) return undefined;
+    this.fastLines ??= kubeProxyLines(this.shapes());
+    return this.fastLines;
+  }
+
   freeze(): Ruleset {
     const order = this.mode.kernel ? TABLE_ORDER.filter((n) => this.tables.has(n)) : this.tableOrder;
     const tables: Table[] = [];
     for (const n of order) {
       const t = this.tables.get(n) as MTable;
-      const changed = t.dirty || [...t.chains.values()].some((c) => c.orig === undefined || c.owned);
+      let changed = t.dirty;
+      if (!changed) for (const c of t.chains.values()) if (c.orig === undefined || c.owned) changed = true;
       if (!changed && t.orig) {
         tables.push(t.orig);
         continue;
@@ -130,44 +191,22 @@ class Session {
       let chains = [...t.chains.values()];
       if (this.mode.kernel) {
         // iptables-save: built-in chains in hook order, then user chains sorted by name (byte order).
-        const builtins = BUILTIN_CHAINS[n].map((b) => t.chains.get(b)).filter((c): c is MChain => !!c);
-        // The default sort compares UTF-16 code units, as `<` does; without a comparator it is several
-        // times faster on the 100k+ chain names of a large cluster.
-        const names: string[] = [];
-        for (const c of chains) if (!c.builtin) names.push(c.name);
-        names.sort();
-        chains = builtins;
-        for (const name of names) chains.push(t.chains.get(name) as MChain);
+        const user = chains.filter((c) => !c.builtin);
+        chains = BUILTIN_CHAINS[n].map((b) => t.chains.get(b)).filter((c): c is MChain => !!c);
+        for (const c of sortByName(user)) chains.push(c);
       }
-      tables.push({ name: n, chains: chains.map(freezeChain) });
+      tables.push({ name: n, chains: chains.map((c) => c.freeze()) });
     }
     return { tables };
   }
 }
 
 function newChain(name: string, builtin: boolean, policy: Chain['policy']): MChain {
-  return { name, builtin, policy, counters: ZERO_COUNTERS, rules: [], owned: true, orig: undefined };
-}
-
-function freezeChain(c: MChain): Chain {
-  if (
-    c.orig &&
-    !c.owned &&
-    c.orig.policy === c.policy &&
-    c.orig.counters === c.counters &&
-    c.orig.rules === c.rules
-  ) {
-    return c.orig;
-  }
-  return { name: c.name, policy: c.policy, counters: c.counters, rules: c.rules };
+  return new MChain(name, builtin, policy, undefined);
 }
 
 function own(c: MChain): Rule[] {
-  if (!c.owned) {
-    c.rules = [...c.rules];
-    c.owned = true;
-  }
-  return c.rules as Rule[];
+  return c.own();
 }
 
 /** Raised inside the interpreter; the caller adds file and line. */
@@ -202,8 +241,7 @@ function getChain(t: MTable, name: string | undefined): MChain {
 
 function flushChain(t: MTable, c: MChain): void {
   if (c.rules.length === 0) return;
-  c.rules = [];
-  c.owned = true;
+  c.clear();
   t.refs = undefined;
   t.dirty = true;
 }
@@ -292,8 +330,13 @@ function makeRuleGeneral(
 
 function addRule(t: MTable, c: MChain, rule: Rule, at: number | undefined): void {
   const rules = own(c);
-  if (at === undefined) rules.push(rule);
-  else {
+  if (at === undefined) {
+    // A chain of one or two rules (most of kube-proxy's 100k+) is kept exactly sized: the first push
+    // to an array reserves 17 slots, which would be most of what a large ruleset holds.
+    if (rules.length === 0) c.rules = [rule];
+    else if (rules.length === 1) c.rules = [rules[0] as Rule, rule];
+    else rules.push(rule);
+  } else {
     if (at < 1 || at > rules.length + 1) throw new LineError('Index of insertion too big');
     rules.splice(at - 1, 0, rule);
   }
@@ -389,7 +432,30 @@ function runCommand(s: Session, t: MTable, words: Word[]): void {
   }
 }
 
+/** `-A CHAIN …` in one of kube-proxy's hottest shapes, appended without splitting the line; false otherwise. */
+function appendLine(t: MTable, line: string, lines: LineCanonicaliser): boolean {
+  const sp = line.indexOf(' ', 3);
+  const c = sp > 3 ? t.chains.get(line.slice(3, sp)) : undefined;
+  const rule = c && lines(line, sp + 1, t.name, t.chains);
+  if (!c || !rule) return false;
+  addRule(t, c, rule, undefined);
+  return true;
+}
+
+/** `:NAME - [0:0]`, the chain line of every agent payload, split without a regex; else the general split. */
+function chainLineParts(trimmed: string): string[] {
+  if (trimmed.endsWith(' - [0:0]')) {
+    const name = trimmed.slice(1, -8);
+    if (name !== '' && !/[ \t]/.test(name)) return [name, '-', '[0:0]'];
+  }
+  return trimmed
+    .slice(1)
+    .trim()
+    .split(/[ \t]+/);
+}
+
 function runText(s: Session, text: string): void {
+  const lines = s.lines();
   let table: MTable | undefined;
   let tableLine = 0;
   // Lines are cut one at a time rather than split up front: half a million line strings held for the
@@ -429,11 +495,7 @@ function runText(s: Session, text: string): void {
         continue;
       }
       if (trimmed.startsWith(':')) {
-        const parts = trimmed
-          .slice(1)
-          .trim()
-          .split(/[ \t]+/);
-        const [name, policy, counters] = parts;
+        const [name, policy, counters] = chainLineParts(trimmed);
         if (!name || !policy)
           throw new LineError('chain line needs a name and a policy (":NAME POLICY [packets:bytes]")');
         const parsed = counters === undefined ? undefined : parseCounters(counters);
@@ -452,6 +514,7 @@ function runText(s: Session, text: string): void {
         }
         continue;
       }
+      if (lines && trimmed.startsWith('-A ') && appendLine(table, trimmed, lines)) continue;
       runCommand(s, table, splitWords(trimmed));
     } catch (e) {
       if (e instanceof LineError) throw new IptablesParseError(s.mode.file, lineNo, e.message);

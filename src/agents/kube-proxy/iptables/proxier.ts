@@ -52,8 +52,9 @@ const chainLine = (c: string): string => `:${c} - [0:0]`;
 
 /**
  * Lines joined into flat text a block at a time. Half a million template-literal lines held until one
- * final join would all survive the young generation (and be copied by the GC); a block of 1,024 is
- * flattened while its lines are still young, so only the flat blocks live on.
+ * final join would all survive the young generation (and be copied by the GC); a block of 4,096 is
+ * flattened while its lines are still young, and at ~300 KB it is a large object, which the GC
+ * never copies, so only the flat blocks live on.
  */
 class LineBuffer {
   private readonly blocks: string[] = [];
@@ -61,7 +62,7 @@ class LineBuffer {
 
   push(line: string): void {
     this.lines.push(line);
-    if (this.lines.length === 1024) {
+    if (this.lines.length === 4096) {
       this.blocks.push(this.lines.join('\n'));
       this.lines = [];
     }
@@ -416,8 +417,10 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
     natChains.text(),
     natRules.text(),
     'COMMIT',
+    // The final newline comes from the join: appending it would make a 33 MB string to flatten again.
+    '',
   ].join('\n');
   const sysctls: Record<string, string> = {};
   if (localhostNodePorts) sysctls['net.ipv4.conf.all.route_localnet'] = '1';
-  return { restorePayload: `${payload}\n`, jumpRules: iptablesJumpCommands(), sysctls };
+  return { restorePayload: payload, jumpRules: iptablesJumpCommands(), sysctls };
 };
