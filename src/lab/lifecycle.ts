@@ -152,6 +152,7 @@ export async function labUp(twin: Twin, opts: UpOptions = {}): Promise<UpResult>
             },
             dnsFiles ? 60_000 : 10_000,
             dnsFiles,
+            labFilePath(lab, `${s.netns}.err`),
           ).then(() => opts.onStep?.(++done, total));
           p.catch(() => {}); // awaited below; a setup failure first must not leave it unhandled
           serving.push(p);

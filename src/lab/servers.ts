@@ -3,6 +3,7 @@
 // a UDP datagram is answered with the same line. The client address is the one the socket observed, so
 // any SNAT on the way shows in it.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,9 +108,20 @@ export function startServer(
   onSpawn: (pid: number) => void,
   timeoutMs = 10_000,
   dnsFiles?: DnsServerFiles,
+  /** Where the server's stderr goes (`ip netns exec` and Node write their failures there). */
+  errPath?: string,
 ): Promise<number> {
   const [cmd, ...args] = serverArgv(spec, dnsFiles);
-  const child = spawn(cmd ?? 'ip', args, { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  const errFd = errPath ? openSync(errPath, 'w') : 'ignore';
+  const child = spawn(cmd ?? 'ip', args, { detached: true, stdio: ['ignore', 'pipe', errFd] });
+  if (typeof errFd === 'number') closeSync(errFd);
+  const stderr = () => {
+    try {
+      return errPath ? ` ${readFileSync(errPath, 'utf8').trim().split('\n').slice(-3).join(' | ')}` : '';
+    } catch {
+      return '';
+    }
+  };
   const pid = child.pid;
   if (pid === undefined) return Promise.reject(new Error(`cannot start the server in ${spec.netns}`));
   onSpawn(pid);
@@ -135,7 +147,9 @@ export function startServer(
         finish(new Error(`server in ${spec.netns} (${spec.label}): ${out.trim()}`));
     });
     child.on('exit', (code) =>
-      finish(new Error(`server in ${spec.netns} exited with ${code}: ${out.trim()}`)),
+      finish(
+        new Error(`server in ${spec.netns} (${spec.label}) exited with ${code}: ${out.trim()}${stderr()}`),
+      ),
     );
   });
 }
