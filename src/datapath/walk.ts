@@ -1,8 +1,10 @@
 // The packet walk: a kernel simulator that moves one packet through the namespaces of the world, executing
 // only what NodeState holds — routing, netfilter with conntrack, neighbours, veth pairs, the bridge with
 // br_netfilter, VXLAN — plus the underlay gateway, the external hosts and the cloud load balancer.
+
 import { ipsetMembership } from '../agents/policy/ipset.js';
 import type { ExternalHost } from '../model/cluster.js';
+import { seededRandom } from '../model/seeded-random.js';
 import { IPAddr } from '../net/ip.js';
 import {
   encapVxlan,
@@ -192,14 +194,7 @@ export class Walker {
     private readonly opts: WalkerOptions,
   ) {
     this.choose = seededChoice(opts.seed ^ 0x5bd1e995);
-    let a = (opts.seed ^ 0x27d4eb2f) >>> 0;
-    this.rng = () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    this.rng = seededRandom(opts.seed ^ 0x27d4eb2f);
     this.now = opts.now ?? 1000;
   }
 

@@ -1,6 +1,7 @@
 // `lab verify --dns`: real lookups with glibc's getaddrinfo (`getent ahosts`) inside pod namespaces,
 // compared with the glibc resolver model — the addresses (or the failure) and the names tried, as the
 // lab's DNS servers logged them (search-list expansion, ndots, A and AAAA).
+
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { CoreDnsModel } from '../dns/coredns.js';
@@ -8,6 +9,7 @@ import { answerQuery } from '../dns/coredns.js';
 import { canonical, formatRecord } from '../dns/message.js';
 import { type LookupStatus, type PodLookup, resolve } from '../dns/stub-resolver.js';
 import type { Pod } from '../model/k8s.js';
+import { seededRandom } from '../model/seeded-random.js';
 import { formatTable } from '../render/table.js';
 import { clusterDns } from '../trace/dns-step.js';
 import type { Twin } from '../twin.js';
@@ -77,17 +79,6 @@ export interface DnsVerifyOptions {
 }
 
 const podKey = (p: Pod) => `${p.metadata.namespace ?? 'default'}/${p.metadata.name}`;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The names to look up from `pod`: one of each kind the cluster has. */
 export function dnsNames(model: CoreDnsModel, pod: Pod): { name: string; kind: DnsNameKind }[] {
@@ -275,7 +266,7 @@ export async function verifyDns(twin: Twin, opts: DnsVerifyOptions = {}): Promis
   const model = clusterDns(twin);
   let { cases, skipped } = dnsCases(twin, lab);
   if (opts.sample !== undefined && opts.sample < cases.length) {
-    const rnd = mulberry32(opts.seed ?? 1);
+    const rnd = seededRandom(opts.seed ?? 1);
     const pool = [...cases];
     const picked: DnsCase[] = [];
     while (picked.length < opts.sample && pool.length)

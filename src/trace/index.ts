@@ -1,11 +1,13 @@
 // Entry points of the packet walk: a connection between two named things, or one raw packet injected
 // at a node's interface (like an iptables TRACE). Both return the same Trace structure.
+
 import { formatConntrackList } from '../datapath/conntrack.js';
 import { routeLookup } from '../datapath/routing.js';
 import { EPHEMERAL, type Place, type WalkEnd, Walker } from '../datapath/walk.js';
 import { buildWorld, ownerNetns, svcKey, type World } from '../datapath/world.js';
 import { NotFoundError } from '../model/errors.js';
 import type { Pod } from '../model/k8s.js';
+import { seededRandom } from '../model/seeded-random.js';
 import { IPAddr } from '../net/ip.js';
 import { type L4Header, makePacket, type Packet } from '../net/packet.js';
 import type { Ruleset } from '../node/iptables/types.js';
@@ -231,11 +233,8 @@ function firstContainerPort(world: World, ip: string, protocol: Protocol): numbe
 }
 
 function seededPort(seed: number): number {
-  // A mulberry32 draw: deterministic per seed, spread over the ephemeral range like the kernel's choice.
-  let t = (seed + 0x6d2b79f5) >>> 0;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  const x = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  // Deterministic per seed, spread over the ephemeral range like the kernel's choice.
+  const x = seededRandom(seed)();
   return EPHEMERAL[0] + Math.floor(x * (EPHEMERAL[1] - EPHEMERAL[0] + 1));
 }
 

@@ -1,5 +1,6 @@
 // Walks one iptables chain the way ipt_do_table does: rules in order, jumps push a return point, goto replaces
 // it, RETURN pops, falling off a built-in chain applies its policy. `statistic --mode random` makes a branch point.
+import { seededRandom } from '../../model/seeded-random.js';
 import type { Packet } from '../../net/packet.js';
 import type { Chain, Rule, Table, TableName } from '../../node/iptables/types.js';
 import { type MatchContext, type MatchResult, matchRule, type RecentState } from './match.js';
@@ -427,13 +428,9 @@ export function replayChoice(path: readonly number[]): (point: BranchPoint) => n
 
 /** A deterministic PRNG choice (mulberry32): the same seed gives the same branches. */
 export function seededChoice(seed: number): (point: BranchPoint) => number {
-  let a = seed >>> 0;
+  const random = seededRandom(seed);
   return (point) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const x = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const x = random();
     let acc = 0;
     for (let i = 0; i < point.branches.length; i++) {
       acc += point.branches[i]?.probability ?? 0;

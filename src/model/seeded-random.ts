@@ -1,0 +1,12 @@
+// The one PRNG behind every `--seed`: mulberry32 (small, fast, reproducible). The same seed gives the same
+// branches, ports and samples on every run and machine.
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
