@@ -7,19 +7,7 @@ import { evaluateConnection } from '../src/policy/evaluate.js';
 import { reachabilityMatrix } from '../src/policy/matrix.js';
 import { buildPolicyIndex } from '../src/policy/policy-index.js';
 import { buildTwin } from '../src/twin.js';
-
-function timed<T>(label: string, fn: () => T): T {
-  globalThis.gc?.();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const r = fn();
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  console.log(
-    `${label.padEnd(58)} ${ms.toFixed(0).padStart(7)} ms wall ${((cpu.user + cpu.system) / 1000).toFixed(0).padStart(7)} ms cpu   heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`,
-  );
-  return r;
-}
+import { measure } from './measure.js';
 
 /** 100 namespaces × 50 pods (10 apps of 5 replicas, on ports 80 and 8080), 20 policies per namespace. */
 export function policyClusterYaml(): string {
@@ -72,11 +60,11 @@ spec:
 
 export function policyBench(): void {
   console.log('\nNetworkPolicy: 5,000 pods in 100 namespaces, 2,000 policies');
-  const twin = timed('  load + control plane', () =>
+  const twin = measure('  load + control plane', () =>
     buildTwin([{ file: 'policy-bench.yaml', text: policyClusterYaml() }]),
   );
-  const index = timed('  policy index (equivalence classes)', () => buildPolicyIndex(twin.state));
-  const m = timed("  full matrix on every pod's declared ports", () => reachabilityMatrix(index));
+  const index = measure('  policy index (equivalence classes)', () => buildPolicyIndex(twin.state));
+  const m = measure("  full matrix on every pod's declared ports", () => reachabilityMatrix(index));
   console.log(`  ${m.froms.length} × ${m.tos.length} pods`);
   const from = 'ns-3/' + twin.state.pods.find((p) => p.metadata.namespace === 'ns-3')!.metadata.name;
   const to = 'ns-7/' + twin.state.pods.find((p) => p.metadata.namespace === 'ns-7')!.metadata.name;
@@ -91,7 +79,7 @@ export function policyBench(): void {
 
 export function dnsBench(state: ClusterState): void {
   console.log(`\nDNS: CoreDNS model on ${state.services.length} services`);
-  const model = timed('  build the CoreDNS model and its index', () => buildCoreDns(state));
+  const model = measure('  build the CoreDNS model and its index', () => buildCoreDns(state));
   const names = state.services
     .slice(0, 2000)
     .map((s) => `${s.metadata.name}.${s.metadata.namespace}.svc.cluster.local.`);

@@ -11,38 +11,9 @@ import { printIptablesSave } from '../src/node/iptables/index.js';
 import { type TraceQuery, traceConnection, worldOf } from '../src/trace/index.js';
 import { buildTwin, type Twin, twinOf } from '../src/twin.js';
 import { generateClusterYaml, type ScaleSpec } from './generate.js';
+import { arg, maxRss, measure, mib } from './measure.js';
 import { dnsBench, policyBench } from './policy-dns.js';
 import { traceLargeBench } from './trace-large.js';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0).padStart(5);
-
-let peakRss = 0;
-const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-}, 20);
-// The sampler cannot run while a phase holds the thread; resourceUsage's maxRSS is the kernel's own peak.
-const maxRss = () => Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
-
-function measure<T>(label: string, fn: () => T): T {
-  globalThis.gc?.();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const r = fn();
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const cpuMs = (cpu.user + cpu.system) / 1000;
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  const heap = process.memoryUsage().heapUsed;
-  console.log(
-    `${label.padEnd(46)} ${ms.toFixed(0).padStart(7)} ms wall ${cpuMs.toFixed(0).padStart(7)} ms cpu   heap ${mib(heap)} MiB   peak RSS so far ${mib(maxRss())} MiB`,
-  );
-  return r;
-}
 
 const spec: ScaleSpec = {
   nodes: arg('nodes', 1000),
@@ -121,5 +92,4 @@ traceLargeBench(bigTwin, 200);
 dnsBench(bigTwin.state);
 policyBench();
 
-clearInterval(sampler);
 console.log(`peak RSS ${mib(maxRss()).trim()} MiB`);

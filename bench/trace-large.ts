@@ -9,24 +9,11 @@ import { pathToFileURL } from 'node:url';
 import { type TraceQuery, traceConnection, worldOf } from '../src/trace/index.js';
 import { buildTwin, type Twin } from '../src/twin.js';
 import { generateClusterYaml, type ScaleSpec } from './generate.js';
-
-const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+import { arg, maxRss, measure, mib } from './measure.js';
 
 function cpuMs(from: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(from);
   return (d.user + d.system) / 1000;
-}
-
-function timed<T>(label: string, fn: () => T): T {
-  globalThis.gc?.();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const r = fn();
-  const wall = performance.now() - t0;
-  console.log(
-    `${label.padEnd(58)} ${wall.toFixed(0).padStart(7)} ms wall ${cpuMs(cpu0).toFixed(0).padStart(7)} ms cpu   heap ${mib(process.memoryUsage().heapUsed)} MiB`,
-  );
-  return r;
 }
 
 function quantile(sorted: readonly number[], q: number): string {
@@ -81,7 +68,7 @@ export function traceLargeBench(twin: Twin, runs: number): void {
   console.log(
     `\ntraces on the large cluster: ${twin.state.nodeInfo.length} nodes, ${services} services, ${endpoints} endpoints`,
   );
-  timed('  world: index pods, services, underlay from ClusterState', () => {
+  measure('  world: index pods, services, underlay from ClusterState', () => {
     const w = worldOf(twin);
     // Touch the ClusterState indexes (pods, services) so their one-off cost is counted here.
     w.pod('');
@@ -150,13 +137,8 @@ export function traceLargeBench(twin: Twin, runs: number): void {
   );
   const used = process.memoryUsage();
   console.log(
-    `  nodes programmed in all: ${worldOf(twin).programmed().length} of ${state.nodeInfo.length}; heap ${mib(used.heapUsed)} MiB, peak RSS ${mib(process.resourceUsage().maxRSS * 1024)} MiB`,
+    `  nodes programmed in all: ${worldOf(twin).programmed().length} of ${state.nodeInfo.length}; heap ${mib(used.heapUsed)} MiB, peak RSS ${mib(maxRss())} MiB`,
   );
-}
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -165,8 +147,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     services: arg('services', 10000),
     replicas: arg('replicas', 10),
   };
-  const yaml = timed('generate manifests', () => generateClusterYaml(spec));
-  const twin = timed('load + control plane (buildTwin; no node programmed)', () =>
+  const yaml = measure('generate manifests', () => generateClusterYaml(spec));
+  const twin = measure('load + control plane (buildTwin; no node programmed)', () =>
     buildTwin([{ file: 'bench.yaml', text: yaml }]),
   );
   traceLargeBench(twin, arg('runs', 200));
