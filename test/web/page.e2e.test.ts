@@ -663,6 +663,131 @@ describe.skipIf(!haveChromium)(
       );
     });
 
+    test('reach grouped by workload: the roll-up equals the API, a mixed cell lists its pod pairs', async () => {
+      // db takes connections from db-0 only: db → db is mixed, web → db denied, all → web allowed.
+      const policy =
+        'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db-from-db-0, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress: [{from: [{podSelector: {matchLabels: {statefulset.kubernetes.io/pod-name: db-0}}}]}]\n';
+      const sources = await readSources([DEMO]);
+      const files = [
+        ...sources.map((f) => ({ name: f.file.split('/').pop() ?? 'x.yaml', text: f.text })),
+        { name: 'db-from-db-0.yaml', text: policy },
+      ];
+      const res = await fetch(new URL('api/manifests', server.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ files }),
+      });
+      const { id } = (await res.json()) as { id: string };
+      const q = new URLSearchParams({ view: 'reach', m: id, rfrom: 'shop', rto: 'shop' });
+      await page.goto(`${server.url}?${q}`);
+      await page.locator('table.reach-matrix[data-probe="5432/TCP"]').waitFor();
+      const asked: URLSearchParams[] = [];
+      const onRequest = (r: { url(): string }) => {
+        const u = new URL(r.url());
+        if (u.pathname.endsWith('/api/reach')) asked.push(u.searchParams);
+      };
+      page.on('request', onRequest);
+      // The checkbox by keyboard: the URL gains rgroup=workload and the tables roll up.
+      await page.getByLabel('Group by workload').focus();
+      await page.keyboard.press('Space');
+      await page.locator('table.reach-matrix.grouped[data-probe="5432/TCP"]').waitFor();
+      expect(new URL(page.url()).searchParams.get('rgroup')).toBe('workload');
+      expect(await page.getByLabel('Group by workload').isChecked()).toBe(true);
+      const api = (await (
+        await fetch(new URL(`api/reach?m=${id}&from=shop&to=shop&group=workload`, server.url))
+      ).json()) as {
+        probes: { port: number; protocol: string }[];
+        cells: {
+          from: string;
+          to: string;
+          port: number;
+          protocol: string;
+          verdict: string;
+          reason: string;
+        }[];
+        grouped: { froms: string[]; tos: string[]; values: string[][][] };
+      };
+      const words: Record<string, string> = {
+        allow: '✓ allow',
+        deny: '✗ deny',
+        mixed: '◐ mixed',
+        'not-probed': '–',
+      };
+      for (const [k, p] of api.probes.entries()) {
+        const t = page.locator(`table.reach-matrix.grouped[data-probe="${p.port}/${p.protocol}"]`);
+        expect(await t.locator('thead th.col span').allTextContents()).toEqual(api.grouped.tos);
+        expect(await t.locator('tbody th[scope="row"]').allTextContents()).toEqual(api.grouped.froms);
+        const shown = await t
+          .locator('tbody tr')
+          .evaluateAll((trs) =>
+            trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => [td.className, td.textContent])),
+          );
+        expect(shown).toEqual(api.grouped.values[k]?.map((row) => row.map((v) => [v, words[v]])));
+      }
+      expect(new Set(api.grouped.values.flat(2))).toEqual(new Set(['allow', 'deny', 'mixed', 'not-probed']));
+      // Mixed is painted apart from allow and deny, as well as worded.
+      const bg = (cls: string) =>
+        page
+          .locator(`table.reach-matrix.grouped td.${cls}`)
+          .first()
+          .evaluate(
+            (td) =>
+              (
+                globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }
+              ).getComputedStyle(td).backgroundColor,
+          );
+      const colours = new Set([await bg('allow'), await bg('deny'), await bg('mixed')]);
+      expect(colours.size).toBe(3);
+
+      // Enter on the mixed cell lists the pod pairs behind it, each with its `kpath reach --explain` line.
+      const mixedId = 'shop/db|shop/db|5432/TCP';
+      await page.locator(`button[data-group-cell="${mixedId}"]`).focus();
+      await page.keyboard.press('Enter');
+      const aside = page.getByTestId('reach-group-cell');
+      await aside.waitFor();
+      expect(new URL(page.url()).searchParams.get('rgcell')).toBe(mixedId);
+      const pairs = api.cells.filter(
+        (c) =>
+          c.port === 5432 && c.from !== c.to && c.from.startsWith('shop/db-') && c.to.startsWith('shop/db-'),
+      );
+      expect(pairs.map((c) => [c.from, c.to, c.verdict])).toEqual([
+        ['shop/db-0', 'shop/db-1', 'allow'],
+        ['shop/db-1', 'shop/db-0', 'deny'],
+      ]);
+      expect(
+        await aside.locator('li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-cell'))),
+      ).toEqual(pairs.map((c) => `${c.from}|${c.to}|5432/TCP`));
+      const explainTable = runReach(buildTwin(files.map((f) => ({ file: f.name, text: f.text }))), {
+        from: ['shop'],
+        to: ['shop'],
+        port: [],
+        output: 'table',
+        explain: true,
+        file: [],
+      }).stdout.split('\n');
+      const lines = await aside.locator('pre.explain').allTextContents();
+      expect(lines).toHaveLength(2);
+      for (const l of lines) expect(explainTable).toContain(l);
+      // The tables came without pod cells (a 500-pod matrix is ~70 MB of them); the pair asked for its own.
+      page.off('request', onRequest);
+      expect(asked.map((a) => [a.get('group'), a.get('cells'), a.get('pair')])).toEqual([
+        ['workload', 'none', null],
+        ['workload', null, 'shop/db|shop/db'],
+      ]);
+      await page.screenshot({ path: join(SHOTS, 'reach-grouped.png') });
+
+      // Each pair traces its own connection.
+      await aside.getByRole('button', { name: 'Trace this: shop/db-1 → shop/db-0 5432/TCP' }).click();
+      await page.waitForSelector('[data-testid="disposition"]');
+      const url = new URL(page.url()).searchParams;
+      expect([url.get('view'), url.get('from'), url.get('to'), url.get('port')]).toEqual([
+        'trace',
+        'shop/db-1',
+        'shop/db-0',
+        '5432',
+      ]);
+    });
+
     test('manifests: pasted YAML with an error shows the file, line and field', async () => {
       await page.goto(server.url);
       await page.waitForSelector('body[data-ready="true"]');

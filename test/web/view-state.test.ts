@@ -36,6 +36,8 @@ const stateArb: fc.Arbitrary<ViewState> = fc.record({
   rto: fc.array(fc.oneof(word, fc.constant('x/*')), { maxLength: 3 }),
   rport: fc.option(fc.constantFrom('80', '80,53/UDP', '9000/SCTP'), { nil: undefined }),
   rcell: fc.option(fc.constant('default/a|10.0.0.1|80/TCP'), { nil: undefined }),
+  rgroup: fc.option(fc.constant('workload' as const), { nil: undefined }),
+  rgcell: fc.option(fc.constant('shop/db|shop/web|5432/TCP'), { nil: undefined }),
   svc: fc.option(word, { nil: undefined }),
   from: fc.option(anyText, { nil: undefined }),
   to: fc.option(anyText, { nil: undefined }),
@@ -76,10 +78,24 @@ describe('view state in the URL', () => {
 
   test('the default state is the bare URL, and junk falls back to defaults', () => {
     expect(formatState(DEFAULT_STATE)).toBe('');
-    expect(parseState('?view=nope&panel=x&hop=-3&group=zzz')).toEqual(DEFAULT_STATE);
+    expect(parseState('?view=nope&panel=x&hop=-3&group=zzz&rgroup=pod')).toEqual(DEFAULT_STATE);
     expect(
       formatState({ ...DEFAULT_STATE, view: 'trace', from: 'external', to: '203.0.113.50', port: '80' }),
     ).toBe('?view=trace&from=external&to=203.0.113.50&port=80');
+    // The reach view's roll-up: `kpath reach --group workload`, and the grouped cell picked in it.
+    expect(
+      formatState({
+        ...DEFAULT_STATE,
+        view: 'reach',
+        rgroup: 'workload',
+        rgcell: 'shop/db|shop/db|5432/TCP',
+      }),
+    ).toBe('?view=reach&rgroup=workload&rgcell=shop%2Fdb%7Cshop%2Fdb%7C5432%2FTCP');
+    expect(parseState('?view=reach&rgroup=workload')).toEqual({
+      ...DEFAULT_STATE,
+      view: 'reach',
+      rgroup: 'workload',
+    });
   });
 });
 

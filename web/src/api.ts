@@ -4,11 +4,11 @@ import type { TraceJson } from '../../src/render/trace-json.js';
 import type { ApiErrorJson, TraceRequestJson } from '../../src/server/api.js';
 import type { DnsAnswerJson } from '../../src/server/dns.js';
 import type { NetfilterTableJson } from '../../src/server/node-views.js';
-import type { ReachAnswerJson } from '../../src/server/reach.js';
+import type { ReachAnswerJson, ReachGroupedJson } from '../../src/server/reach.js';
 import type { Topology } from '../../src/server/topology.js';
 
 export type { PodLookupJson, ServerQueryJson } from '../../src/dns/json.js';
-export type { ReachCell } from '../../src/render/reach-cells.js';
+export type { GroupValue, ReachCell } from '../../src/render/reach-cells.js';
 export type { DnsJson, DnsQueryJson, HopJson, PacketJson } from '../../src/render/trace-json.js';
 export type {
   TopologyController,
@@ -16,7 +16,15 @@ export type {
   TopologyPod,
   TopologyService,
 } from '../../src/server/topology.js';
-export type { DnsAnswerJson, NetfilterTableJson, ReachAnswerJson, Topology, TraceJson, TraceRequestJson };
+export type {
+  DnsAnswerJson,
+  NetfilterTableJson,
+  ReachAnswerJson,
+  ReachGroupedJson,
+  Topology,
+  TraceJson,
+  TraceRequestJson,
+};
 
 export class ApiError extends Error {
   constructor(
@@ -114,12 +122,23 @@ export async function getDns(m: string | undefined, q: DnsQuery): Promise<DnsAns
 
 export async function getReach(
   m: string | undefined,
-  q: { from: string[]; to: string[]; port?: string },
+  q: {
+    from: string[];
+    to: string[];
+    port?: string;
+    group?: 'workload';
+    /** none: the roll-up alone; a pair `FROM|TO`: that workload pair's pod cells only. */
+    cells?: 'none';
+    pair?: string;
+  },
 ): Promise<ReachAnswerJson> {
   const p = new URLSearchParams();
   if (m) p.set('m', m);
   for (const f of q.from) p.append('from', f);
   for (const t of q.to) p.append('to', t);
   if (q.port) p.set('port', q.port);
+  if (q.group) p.set('group', q.group);
+  if (q.cells) p.set('cells', q.cells);
+  if (q.pair) p.set('pair', q.pair);
   return (await call(`api/reach?${p}`)).json() as Promise<ReachAnswerJson>;
 }

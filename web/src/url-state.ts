@@ -53,6 +53,10 @@ export interface ViewState {
   rport?: string;
   /** The selected cell, `from|to|80/TCP`. */
   rcell?: string;
+  /** `--group workload`: one row/column per Deployment, StatefulSet or DaemonSet. */
+  rgroup?: 'workload';
+  /** The selected grouped cell, `fromGroup|toGroup|80/TCP`. */
+  rgcell?: string;
 }
 
 export const DEFAULT_STATE: ViewState = {
@@ -101,6 +105,7 @@ export function parseState(search: string): ViewState {
   if (str('dask') === 'server') s.dask = 'server';
   const gall = str('gall');
   if (gall === 'open' || gall === 'closed') s.gall = gall;
+  if (str('rgroup') === 'workload') s.rgroup = 'workload';
   for (const k of [
     'm',
     'q',
@@ -119,6 +124,7 @@ export function parseState(search: string): ViewState {
     'dresolver',
     'rport',
     'rcell',
+    'rgcell',
   ] as const) {
     const v = str(k);
     if (v !== undefined) s[k] = v;
@@ -170,6 +176,8 @@ export function formatState(s: ViewState): string {
   for (const t of s.rto) if (t) p.append('rto', t);
   put('rport', s.rport);
   put('rcell', s.rcell);
+  put('rgroup', s.rgroup);
+  put('rgcell', s.rgcell);
   const q = p.toString();
   return q ? `?${q}` : '';
 }
