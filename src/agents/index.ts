@@ -54,7 +54,7 @@ export function programNode(
     markFormat: 'production',
   });
   run(proxy.jumpRules);
-  rules = applyRestore(rules, proxy.restorePayload, { noflush: true, file: `kube-proxy on ${info.name}` });
+  rules = applyRestore(rules, proxy.restoreLines, { noflush: true, file: `kube-proxy on ${info.name}` });
 
   const policy = programPolicyAgent(state, info, options);
   run(policy.commands);

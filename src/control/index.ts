@@ -19,6 +19,7 @@ import { type Findings, throwIfProblems } from './findings.js';
 import { stableUID } from './names.js';
 import { CONTROL_PLANE_LABEL, registerNodes } from './nodes.js';
 import { assignPodIPs } from './pod-ipam.js';
+import { podsByNode } from './pods-by-node.js';
 import { schedulePods } from './scheduler.js';
 import { allocateServices } from './service-allocation.js';
 import { expandWorkloads } from './workloads.js';
@@ -73,12 +74,15 @@ export function runControlPlane(cluster: Cluster): ClusterState {
     [...pods, ...allocated, ...slices, ...workloads],
     f,
   );
+  pods.sort(byNamespaceName);
+  // Built here, as the API server keeps it, so programming a node reads only that node's pods.
+  podsByNode(pods);
   return {
     config,
     namespaces: namespaces.sort(byName),
     nodes,
     nodeInfo,
-    pods: pods.sort(byNamespaceName),
+    pods,
     services: allocated.sort(byNamespaceName),
     endpointSlices: slices.sort(byNamespaceName),
     policies: cluster.policies,

@@ -1,6 +1,7 @@
 // The CNI layer of one node: what flanneld (vxlan | host-gw) and the bridge + host-local plugins leave
 // in the node's root namespace and in each pod sandbox. Netfilter is left empty here: the lead composes
 // it from `iptables` (flanneld's commands) and the other agents'.
+import { podsOnNode } from '../../control/pods-by-node.js';
 import type { ClusterConfig, ClusterState, NodeInfo } from '../../model/cluster.js';
 import type { Pod } from '../../model/k8s.js';
 import { IPAddr, Prefix } from '../../net/ip.js';
@@ -56,8 +57,8 @@ export function plainBridgeConf(config: ClusterConfig, node: NodeInfo): BridgeNe
 /** Pods that get a sandbox netns on this node, in the order host-local hands out their addresses. */
 function sandboxPods(state: ClusterState, node: NodeInfo, warnings: string[]): { pod: Pod; ip: IPAddr }[] {
   const out: { pod: Pod; ip: IPAddr }[] = [];
-  for (const pod of state.pods) {
-    if (pod.spec.nodeName !== node.name || pod.spec.hostNetwork) continue;
+  for (const pod of podsOnNode(state.pods, node.name)) {
+    if (pod.spec.hostNetwork) continue;
     // kubelet tears a finished pod's sandbox down (CNI DEL), releasing its address.
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
     const text = pod.status?.podIPs?.[0]?.ip ?? pod.status?.podIP;

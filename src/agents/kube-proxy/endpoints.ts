@@ -34,7 +34,7 @@ export function buildEndpointsMap(
   family: Family,
   nodeName: string,
 ): EndpointsMap {
-  const byKey = new Map<string, Map<string, EndpointInfo>>();
+  const byKey = new Map<string, EndpointInfo[]>();
   for (const slice of slices) {
     if (slice.addressType !== ADDRESS_TYPE[family]) continue;
     const svcName = slice.metadata.labels?.[SERVICE_NAME_LABEL];
@@ -44,10 +44,10 @@ export function buildEndpointsMap(
       // A slice port without a name pointer or port number yields nothing (endpointslicecache.go).
       if (port.name === undefined || port.port === undefined || port.port === 0) continue;
       const key = servicePortKey(ns, svcName, port.name, port.protocol ?? 'TCP');
-      let set = byKey.get(key);
-      if (!set) {
-        set = new Map();
-        byKey.set(key, set);
+      let list = byKey.get(key);
+      if (!list) {
+        list = [];
+        byKey.set(key, list);
       }
       for (const ep of slice.endpoints ?? []) {
         const first = ep.addresses?.[0];
@@ -74,18 +74,31 @@ export function buildEndpointsMap(
           nodeName: ep.nodeName,
           zone: ep.zone,
         };
-        // Same "ip:port" twice (a pod moving between slices, or an IP reused by a new pod): a later
-        // non-terminating copy replaces the earlier one; a terminating copy never replaces anything.
-        if (!info.terminating || !set.has(info.endpoint)) set.set(info.endpoint, info);
+        list.push(info);
       }
     }
   }
-  const out = new Map<string, EndpointInfo[]>();
-  for (const [key, set] of byKey) {
-    const list = [...set.values()];
-    // Sorted by the *string* "ip:port" (10.0.1.10:80 before 10.0.1.2:80), as upstream does.
+  for (const list of byKey.values()) {
+    // Sorted by the *string* "ip:port" (10.0.1.10:80 before 10.0.1.2:80), as upstream does. The sort
+    // is stable, so copies of one "ip:port" stay in the order they were read.
     list.sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
-    out.set(key, list);
+    dedupe(list);
   }
-  return out;
+  return byKey;
+}
+
+/**
+ * Same "ip:port" twice (a pod moving between slices, or an IP reused by a new pod): a later
+ * non-terminating copy replaces the earlier one; a terminating copy never replaces anything.
+ * `list` is sorted, so copies are neighbours; kept in place, one per "ip:port".
+ */
+function dedupe(list: EndpointInfo[]): void {
+  let w = 0;
+  for (let r = 0; r < list.length; r++) {
+    const ep = list[r] as EndpointInfo;
+    if (w > 0 && (list[w - 1] as EndpointInfo).endpoint === ep.endpoint) {
+      if (!ep.terminating) list[w - 1] = ep;
+    } else list[w++] = ep;
+  }
+  list.length = w;
 }

@@ -36,6 +36,10 @@ function radixQuicksort<T extends { readonly name: string }>(
   hi: number,
   d: number,
 ): void {
+  // A large range is split by a counting pass on its code unit at d (one read per name, where the
+  // partitions below need about log2(32) for kube-proxy's base32 hashes); names with a code unit
+  // outside ASCII at d leave the range to the partitions.
+  if (hi - lo >= COUNTING_MIN && countingPass(a, lo, hi, d)) return;
   while (hi - lo >= 12) {
     // Middle element as pivot: already sorted input (a common case) stays balanced.
     swap(a, lo, (lo + hi) >>> 1);
@@ -61,6 +65,41 @@ function radixQuicksort<T extends { readonly name: string }>(
     }
   }
   insertionSort(a, lo, hi, d);
+}
+
+const COUNTING_MIN = 512;
+/** Buckets: names ending before d, then code units 0..127. */
+const BUCKETS = 129;
+
+/** Sorts a[lo..hi] by the code unit at d and then each bucket from d + 1; false (nothing moved) if one is not ASCII. */
+function countingPass<T extends { readonly name: string }>(
+  a: T[],
+  lo: number,
+  hi: number,
+  d: number,
+): boolean {
+  const counts = new Int32Array(BUCKETS + 1);
+  for (let i = lo; i <= hi; i++) {
+    const u = unitAt((a[i] as T).name, d);
+    if (u >= 128) return false;
+    counts[u + 2]!++;
+  }
+  // counts[b] becomes the start of bucket b (relative to lo).
+  for (let b = 1; b <= BUCKETS; b++) counts[b]! += counts[b - 1]!;
+  const sorted = new Array<T>(hi - lo + 1);
+  for (let i = lo; i <= hi; i++) {
+    const item = a[i] as T;
+    sorted[counts[unitAt(item.name, d) + 1]!++] = item;
+  }
+  for (let i = 0; i < sorted.length; i++) a[lo + i] = sorted[i] as T;
+  // counts[b] is now the end of bucket b; names that ended before d (bucket 0) are all equal.
+  let start = counts[0]!;
+  for (let b = 1; b < BUCKETS; b++) {
+    const end = counts[b]!;
+    if (end - start > 1) radixQuicksort(a, lo + start, lo + end - 1, d + 1);
+    start = end;
+  }
+  return true;
 }
 
 function insertionSort<T extends { readonly name: string }>(a: T[], lo: number, hi: number, d: number): void {

@@ -12,6 +12,7 @@ export {
   type RestoreOptions,
   TABLE_ORDER,
 } from './restore.js';
+export { RESTORE_LINE, type RestoreLineKind, RestoreLines } from './restore-lines.js';
 export * from './types.js';
 export { IptablesRuleError } from './values.js';
 export { splitWords, type Word } from './words.js';

@@ -13,9 +13,15 @@
 // rule is the same whichever path reads it. Anything else — another spelling, an escaped quote, IPv6,
 // a value that is not already in the kernel's form — is declined (undefined) and takes the word path,
 // which owns the errors.
-import { canonicalAddress, canonicalRule, isTargetExtension } from './canonical.js';
+import {
+  canonicalAddress,
+  canonicalExtensionOptions,
+  canonicalRule,
+  isTargetExtension,
+} from './canonical.js';
 import { opt } from './extension.js';
 import type { ShapeCanonicaliser } from './kube-proxy-shapes.js';
+import { MATCHES } from './matches.js';
 import { formatOption, plainWords } from './options.js';
 import { type RuleShape, ShapedRule } from './shaped-rule.js';
 import type { Rule, RuleOption, TableName } from './types.js';
@@ -45,8 +51,35 @@ const DNAT_LINES = [
   ['udp', '-m udp -p udp -j DNAT --to-destination '],
 ] as const;
 
+/**
+ * The four per-endpoint shapes from their values, for a payload whose writer hands them over
+ * pre-split (restore-lines.ts); each answers exactly what the line path answers for the line the
+ * writer would have written, or undefined to send that line down the line path.
+ */
+export interface KubeProxyLineParts {
+  readonly line: LineCanonicaliser;
+  /** `-j TARGET` */
+  jump(target: string, chains: NamedChainLookup): Rule | undefined;
+  /** `-s IP -j TARGET` */
+  masq(ip: string, target: string, chains: NamedChainLookup): Rule | undefined;
+  /** `-m statistic --mode random --probability P -j TARGET` */
+  statistic(
+    probability: string,
+    target: string,
+    table: TableName,
+    chains: NamedChainLookup,
+  ): Rule | undefined;
+  /** `-m P -p P -j DNAT --to-destination IP:PORT` */
+  dnat(protocol: string, to: string, table: TableName): Rule | undefined;
+}
+
 /** Line-level shapes over a word-level canonicaliser of the same restore session (for IPv4 payloads). */
 export function kubeProxyLines(words: ShapeCanonicaliser): LineCanonicaliser {
+  return kubeProxyLineParts(words).line;
+}
+
+/** kubeProxyLines, plus the same shapes from pre-split values. */
+export function kubeProxyLineParts(words: ShapeCanonicaliser): KubeProxyLineParts {
   const jumps = new Map<string, RuleOption>();
   const jumpOption = (name: string): RuleOption => {
     let o = jumps.get(name);
@@ -66,8 +99,9 @@ export function kubeProxyLines(words: ShapeCanonicaliser): LineCanonicaliser {
       get: (n) => (n === target ? { builtin: false } : undefined),
     });
 
-  const userChain = (line: string, at: number, chains: NamedChainLookup): string | undefined => {
-    const name = line.slice(at);
+  const userChain = (line: string, at: number, chains: NamedChainLookup): string | undefined =>
+    userChainNamed(line.slice(at), chains);
+  const userChainNamed = (name: string, chains: NamedChainLookup): string | undefined => {
     if (isTargetExtension(name)) return undefined;
     const c = chains.get(name);
     return c && !c.builtin ? c.name : undefined;
@@ -82,6 +116,23 @@ export function kubeProxyLines(words: ShapeCanonicaliser): LineCanonicaliser {
     }
   };
   const comments = new Map<string, readonly RuleOption[] | null>();
+  // A lone `-m comment --comment "C"` as canonicalRule stores it (its canonicalGroup: the `-m` head,
+  // then what the comment extension keeps), without grouping a whole rule for each service's comment.
+  const commentMatch = MATCHES.get('comment');
+  const commentOptions = (comment: string): readonly RuleOption[] | undefined => {
+    if (!commentMatch) return undefined;
+    try {
+      const kept = canonicalExtensionOptions(
+        commentMatch,
+        'comment',
+        [opt('--comment', [comment], false, [true])],
+        { family: 4, proto: 0 },
+      );
+      return kept ? [opt('-m', ['comment']), ...kept] : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   const portMatches = new Map<string, readonly RuleOption[] | null>();
   const notFrom = new Map<string, RuleOption | null>();
 
@@ -121,7 +172,7 @@ export function kubeProxyLines(words: ShapeCanonicaliser): LineCanonicaliser {
     if (target === undefined) return undefined;
     let c = comments.get(comment);
     if (c === undefined) {
-      c = general([opt('-m', ['comment']), opt('--comment', [comment], false, [true])], table) ?? null;
+      c = commentOptions(comment) ?? null;
       comments.set(comment, c);
     }
     const pk = `${kind[0]} ${port}`;
@@ -147,7 +198,58 @@ export function kubeProxyLines(words: ShapeCanonicaliser): LineCanonicaliser {
     };
   };
 
-  return (line, from, table, chains) => {
+  const masqRule = (ip: string, name: string): Rule => {
+    let shape = masq.get(name);
+    if (!shape) {
+      const j = jumpOption(name);
+      shape = {
+        before: '-s ',
+        after: `/32 -j ${name}`,
+        target: name,
+        options: (v) => [opt('-s', [`${v}/32`]), j],
+      };
+      masq.set(name, shape);
+    }
+    return new ShapedRule(shape, ip);
+  };
+  const statisticRule = (p: string, name: string, table: TableName): Rule | undefined => {
+    let shape = statistic.get(p);
+    if (shape === undefined) {
+      const kept = sample(`${STATISTIC}${p} -j KUBE-SEP-X`, table, 'KUBE-SEP-X');
+      const head = kept?.slice(0, -1);
+      shape = head?.length
+        ? {
+            before: `${head.map(formatOption).join(' ')} -j `,
+            after: '',
+            options: (v) => head.concat(jumpOption(v)),
+          }
+        : null;
+      statistic.set(p, shape);
+    }
+    return shape ? new ShapedRule(shape, name) : undefined;
+  };
+  const dnatRule = (proto: string, text: string, to: string, table: TableName): Rule | undefined => {
+    const key = `${table} ${proto}`;
+    let shape = dnat.get(key);
+    if (shape === undefined) {
+      const kept = sample(`${text}10.0.0.1:80`, table, '');
+      const last = kept?.[kept.length - 1];
+      const head = kept?.slice(0, -1);
+      shape =
+        head && last?.flag === '--to-destination'
+          ? {
+              before: `${head.map(formatOption).join(' ')} --to-destination `,
+              after: '',
+              target: 'DNAT',
+              options: (v) => head.concat(opt('--to-destination', [v])),
+            }
+          : null;
+      dnat.set(key, shape);
+    }
+    return shape ? new ShapedRule(shape, to) : undefined;
+  };
+
+  const line: LineCanonicaliser = (line, from, table, chains) => {
     // Tabs and CRs change how iptables-restore splits the words: the word path reads those.
     if (line.includes('\t') || line.includes('\r')) return undefined;
     if (line.startsWith(COMMENT, from)) return servicePortLine(line, from, table, chains);
@@ -164,19 +266,7 @@ export function kubeProxyLines(words: ShapeCanonicaliser): LineCanonicaliser {
       if (sp < 0 || !line.startsWith('-j ', sp + 1)) return undefined;
       const ip = line.slice(from + 3, sp);
       const name = CANONICAL_V4.test(ip) ? userChain(line, sp + 4, chains) : undefined;
-      if (name === undefined) return undefined;
-      let shape = masq.get(name);
-      if (!shape) {
-        const j = jumpOption(name);
-        shape = {
-          before: '-s ',
-          after: `/32 -j ${name}`,
-          target: name,
-          options: (v) => [opt('-s', [`${v}/32`]), j],
-        };
-        masq.set(name, shape);
-      }
-      return new ShapedRule(shape, ip);
+      return name === undefined ? undefined : masqRule(ip, name);
     }
     if (line.startsWith(STATISTIC, from)) {
       // -m statistic --mode random --probability P -j KUBE-SEP-…
@@ -184,47 +274,52 @@ export function kubeProxyLines(words: ShapeCanonicaliser): LineCanonicaliser {
       const sp = line.indexOf(' ', at);
       if (sp < 0 || !line.startsWith('-j ', sp + 1)) return undefined;
       const name = userChain(line, sp + 4, chains);
-      if (name === undefined) return undefined;
-      const p = line.slice(at, sp);
-      let shape = statistic.get(p);
-      if (shape === undefined) {
-        const kept = sample(`${STATISTIC}${p} -j KUBE-SEP-X`, table, 'KUBE-SEP-X');
-        const head = kept?.slice(0, -1);
-        shape = head?.length
-          ? {
-              before: `${head.map(formatOption).join(' ')} -j `,
-              after: '',
-              options: (v) => head.concat(jumpOption(v)),
-            }
-          : null;
-        statistic.set(p, shape);
-      }
-      return shape ? new ShapedRule(shape, name) : undefined;
+      return name === undefined ? undefined : statisticRule(line.slice(at, sp), name, table);
     }
     for (const [proto, text] of DNAT_LINES) {
       if (!line.startsWith(text, from)) continue;
       // -m tcp -p tcp -j DNAT --to-destination IP:PORT: one canonical address and port is stored as written.
       const to = line.slice(from + text.length);
-      if (!CANONICAL_V4_PORT.test(to)) return undefined;
-      const key = `${table} ${proto}`;
-      let shape = dnat.get(key);
-      if (shape === undefined) {
-        const kept = sample(`${text}10.0.0.1:80`, table, '');
-        const last = kept?.[kept.length - 1];
-        const head = kept?.slice(0, -1);
-        shape =
-          head && last?.flag === '--to-destination'
-            ? {
-                before: `${head.map(formatOption).join(' ')} --to-destination `,
-                after: '',
-                target: 'DNAT',
-                options: (v) => head.concat(opt('--to-destination', [v])),
-              }
-            : null;
-        dnat.set(key, shape);
-      }
-      return shape ? new ShapedRule(shape, to) : undefined;
+      return CANONICAL_V4_PORT.test(to) ? dnatRule(proto, text, to, table) : undefined;
     }
     return undefined;
   };
+
+  // Pre-split values: a value the line path would have split differently (white space, a quote)
+  // is declined, so the line is read as text.
+  return {
+    line,
+    jump: (target, chains) => {
+      if (!isPlainWord(target)) return undefined;
+      const name = userChainNamed(target, chains);
+      return name === undefined ? undefined : new ShapedRule(JUMP, name);
+    },
+    masq: (ip, target, chains) => {
+      if (!CANONICAL_V4.test(ip) || !isPlainWord(target)) return undefined;
+      const name = userChainNamed(target, chains);
+      return name === undefined ? undefined : masqRule(ip, name);
+    },
+    statistic: (p, target, table, chains) => {
+      if (!isPlainWord(p) || !isPlainWord(target)) return undefined;
+      const name = userChainNamed(target, chains);
+      return name === undefined ? undefined : statisticRule(p, name, table);
+    },
+    dnat: (proto, to, table) => {
+      const kind = DNAT_LINES.find(([p]) => p === proto);
+      return kind && CANONICAL_V4_PORT.test(to) ? dnatRule(proto, kind[1], to, table) : undefined;
+    },
+  };
+}
+
+/**
+ * Text that is one word of a restore line, read the same by every path: not empty, printable ASCII,
+ * no space and no quote (anything else is left to the text paths, which own those cases).
+ */
+export function isPlainWord(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 0x20 || c === 0x22 || c >= 0x7f) return false;
+  }
+  return true;
 }

@@ -7,9 +7,15 @@
 import { InputError } from '../../model/errors.js';
 import { canonicalRule, isTargetExtension, ruleTarget } from './canonical.js';
 import { sortByName } from './chain-order.js';
-import { kubeProxyLines, type LineCanonicaliser } from './kube-proxy-lines.js';
+import {
+  isPlainWord,
+  type KubeProxyLineParts,
+  kubeProxyLineParts,
+  type LineCanonicaliser,
+} from './kube-proxy-lines.js';
 import { kubeProxyShapes, type ShapeCanonicaliser } from './kube-proxy-shapes.js';
 import { OptionError, plainWords, wordsToOptions } from './options.js';
+import { RESTORE_LINE, type RestoreLines } from './restore-lines.js';
 import {
   BUILTIN_CHAINS,
   type Chain,
@@ -135,7 +141,7 @@ class Session {
   readonly tables = new Map<TableName, MTable>();
   readonly tableOrder: TableName[] = [];
   private fast: ShapeCanonicaliser | undefined;
-  private fastLines: LineCanonicaliser | undefined;
+  private fastLines: KubeProxyLineParts | undefined;
 
   constructor(
     base: Ruleset,
@@ -171,9 +177,9 @@ class Session {
   }
 
   /** The hottest of them read from the line itself (IPv4 payloads only; see kube-proxy-lines.ts). */
-  lines(): LineCanonicaliser | undefined {
+  lines(): KubeProxyLineParts | undefined {
     if (!this.mode.kernel || this.mode.family !== 4) return undefined;
-    this.fastLines ??= kubeProxyLines(this.shapes());
+    this.fastLines ??= kubeProxyLineParts(this.shapes());
     return this.fastLines;
   }
 
@@ -273,9 +279,10 @@ function deleteChain(t: MTable, name: string): void {
   t.dirty = true;
 }
 
-function createChain(t: MTable, name: string): void {
+function createChain(t: MTable, name: string, known = false): void {
   checkChainName(name);
-  if (t.chains.has(name)) throw new LineError(`chain '${name}' already exists (File exists)`);
+  // known: the caller has just looked the name up and found no chain.
+  if (!known && t.chains.has(name)) throw new LineError(`chain '${name}' already exists (File exists)`);
   t.chains.set(name, newChain(name, false, '-'));
   t.dirty = true;
 }
@@ -454,10 +461,96 @@ function chainLineParts(trimmed: string): string[] {
     .split(/[ \t]+/);
 }
 
+/** Where a payload is: the open table block, if any, and the line that opened it. */
+interface Cursor {
+  table: MTable | undefined;
+  tableLine: number;
+}
+
+/** One line of a payload (without its newline). */
+function runLine(
+  s: Session,
+  at: Cursor,
+  raw: string,
+  lineNo: number,
+  lines: LineCanonicaliser | undefined,
+): void {
+  const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  const trimmed = line.trimStart();
+  if (trimmed === '' || trimmed.startsWith('#')) return;
+  try {
+    if (trimmed.startsWith('*')) {
+      if (at.table)
+        throw new LineError(
+          `table '${at.table.name}' (line ${at.tableLine}) has no COMMIT before a new table`,
+        );
+      const name = trimmed.slice(1).trim();
+      if (!TABLE_NAMES.has(name)) throw new LineError(`unknown table '${name}'`);
+      const table = s.table(name as TableName);
+      at.table = table;
+      at.tableLine = lineNo;
+      if (!s.mode.noflush) {
+        // Without --noflush a table block replaces the table: no rules, no user chains.
+        for (const c of [...table.chains.values()]) {
+          if (c.builtin) flushChain(table, c);
+          else table.chains.delete(c.name);
+        }
+        table.dirty = true;
+      }
+      return;
+    }
+    const table = at.table;
+    if (!table) throw new LineError('no table specified (a "*table" line must come first)');
+    if (trimmed === 'COMMIT') {
+      at.table = undefined;
+      return;
+    }
+    if (trimmed.startsWith(':')) {
+      const [name, policy, counters] = chainLineParts(trimmed);
+      if (!name || !policy)
+        throw new LineError('chain line needs a name and a policy (":NAME POLICY [packets:bytes]")');
+      declareChain(s, table, name, policy, counters === undefined ? undefined : parseCounters(counters));
+      return;
+    }
+    if (lines && trimmed.startsWith('-A ') && appendLine(table, trimmed, lines)) return;
+    runCommand(s, table, splitWords(trimmed));
+  } catch (e) {
+    if (e instanceof LineError) throw new IptablesParseError(s.mode.file, lineNo, e.message);
+    throw e;
+  }
+}
+
+/** A `:NAME POLICY [p:b]` line. */
+function declareChain(
+  s: Session,
+  table: MTable,
+  name: string,
+  policy: string,
+  parsed: Counters | undefined,
+): void {
+  const existing = table.chains.get(name);
+  if (existing?.builtin) {
+    // `-` keeps the built-in policy.
+    if (policy !== '-') setPolicy(existing, policy);
+    if (parsed && s.mode.counters) existing.counters = parsed;
+    table.dirty = true;
+  } else {
+    // iptables-restore: a declared user chain that exists is flushed, otherwise created; a policy
+    // given for it is accepted and ignored.
+    if (existing) flushChain(table, existing);
+    else createChain(table, name, true);
+    if (parsed && s.mode.counters) (table.chains.get(name) as MChain).counters = parsed;
+  }
+}
+
+function commitExpected(s: Session, table: MTable, line: number): IptablesParseError {
+  // Mirrors iptables-restore's "COMMIT expected at line N" (the line after the last).
+  return new IptablesParseError(s.mode.file, line, `COMMIT expected for table '${table.name}'`);
+}
+
 function runText(s: Session, text: string): void {
-  const lines = s.lines();
-  let table: MTable | undefined;
-  let tableLine = 0;
+  const lines = s.lines()?.line;
+  const at: Cursor = { table: undefined, tableLine: 0 };
   // Lines are cut one at a time rather than split up front: half a million line strings held for the
   // whole payload would all outlive the young generation and be copied twice by the GC.
   let lineCount = 0;
@@ -467,68 +560,65 @@ function runText(s: Session, text: string): void {
     const raw = text.slice(start, end);
     start = end + 1;
     lineCount = n + 1;
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    const lineNo = n + 1;
-    const trimmed = line.trimStart();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
-    try {
-      if (trimmed.startsWith('*')) {
-        if (table)
-          throw new LineError(`table '${table.name}' (line ${tableLine}) has no COMMIT before a new table`);
-        const name = trimmed.slice(1).trim();
-        if (!TABLE_NAMES.has(name)) throw new LineError(`unknown table '${name}'`);
-        table = s.table(name as TableName);
-        tableLine = lineNo;
-        if (!s.mode.noflush) {
-          // Without --noflush a table block replaces the table: no rules, no user chains.
-          for (const c of [...table.chains.values()]) {
-            if (c.builtin) flushChain(table, c);
-            else table.chains.delete(c.name);
+    runLine(s, at, raw, n + 1, lines);
+  }
+  if (at.table) throw commitExpected(s, at.table, lineCount + (text.endsWith('\n') ? 0 : 1));
+}
+
+/** A payload's lines, the pre-split ones stored straight from their values where the line path would store the same rule. */
+function runLines(s: Session, payload: RestoreLines): void {
+  const parts = s.lines();
+  const at: Cursor = { table: undefined, tableLine: 0 };
+  const { kind: kinds, a: as, b: bs, c: cs } = payload.columns();
+  const n = kinds.length;
+  // The chain of the last pre-split rule: an SVC chain's jumps and a SEP chain's two rules come in
+  // a row. Only rules follow it; any other line may create or delete chains, and forgets it.
+  let lastName: string | undefined;
+  let lastChain: MChain | undefined;
+  for (let i = 0; i < n; i++) {
+    const kind = kinds[i];
+    const table = at.table;
+    if (kind !== RESTORE_LINE.TEXT && table && (kind === RESTORE_LINE.CHAIN || parts)) {
+      const a = as[i] as string;
+      if (kind === RESTORE_LINE.CHAIN) {
+        lastName = undefined;
+        // The text path splits `:NAME - [0:0]` the same way when NAME is one plain word.
+        if (isPlainWord(a)) {
+          try {
+            declareChain(s, table, a, '-', ZERO_COUNTERS);
+          } catch (e) {
+            if (e instanceof LineError) throw new IptablesParseError(s.mode.file, i + 1, e.message);
+            throw e;
           }
-          table.dirty = true;
+          continue;
         }
-        continue;
-      }
-      if (!table) throw new LineError('no table specified (a "*table" line must come first)');
-      if (trimmed === 'COMMIT') {
-        table = undefined;
-        continue;
-      }
-      if (trimmed.startsWith(':')) {
-        const [name, policy, counters] = chainLineParts(trimmed);
-        if (!name || !policy)
-          throw new LineError('chain line needs a name and a policy (":NAME POLICY [packets:bytes]")');
-        const parsed = counters === undefined ? undefined : parseCounters(counters);
-        const existing = table.chains.get(name);
-        if (existing?.builtin) {
-          // `-` keeps the built-in policy.
-          if (policy !== '-') setPolicy(existing, policy);
-          if (parsed && s.mode.counters) existing.counters = parsed;
-          table.dirty = true;
-        } else {
-          // iptables-restore: a declared user chain that exists is flushed, otherwise created; a policy
-          // given for it is accepted and ignored.
-          if (existing) flushChain(table, existing);
-          else createChain(table, name);
-          if (parsed && s.mode.counters) (table.chains.get(name) as MChain).counters = parsed;
+      } else if (parts) {
+        let c: MChain | undefined;
+        if (a === lastName) c = lastChain;
+        else if (isPlainWord(a)) {
+          c = table.chains.get(a);
+          lastName = c ? a : undefined;
+          lastChain = c;
         }
-        continue;
+        if (c) {
+          let rule: Rule | undefined;
+          const b = bs[i] as string;
+          if (kind === RESTORE_LINE.JUMP) rule = parts.jump(b, table.chains);
+          else if (kind === RESTORE_LINE.STATISTIC)
+            rule = parts.statistic(cs[i] as string, b, table.name, table.chains);
+          else if (kind === RESTORE_LINE.MASQ) rule = parts.masq(cs[i] as string, b, table.chains);
+          else if (kind === RESTORE_LINE.DNAT) rule = parts.dnat(b, cs[i] as string, table.name);
+          if (rule) {
+            addRule(table, c, rule, undefined);
+            continue;
+          }
+        }
       }
-      if (lines && trimmed.startsWith('-A ') && appendLine(table, trimmed, lines)) continue;
-      runCommand(s, table, splitWords(trimmed));
-    } catch (e) {
-      if (e instanceof LineError) throw new IptablesParseError(s.mode.file, lineNo, e.message);
-      throw e;
     }
+    lastName = undefined;
+    runLine(s, at, payload.text(i), i + 1, parts?.line);
   }
-  if (table) {
-    // Mirrors iptables-restore's "COMMIT expected at line N" (the line after the last).
-    throw new IptablesParseError(
-      s.mode.file,
-      lineCount + (text.endsWith('\n') ? 0 : 1),
-      `COMMIT expected for table '${table.name}'`,
-    );
-  }
+  if (at.table) throw commitExpected(s, at.table, n + 1);
 }
 
 /**
@@ -574,7 +664,7 @@ export interface RestoreOptions {
  * for an existing user chain flushes it, `-X` deletes, built-in policies set, jumps checked.
  * All or nothing: on error an IptablesParseError names the line and the input is unchanged.
  */
-export function applyRestore(rs: Ruleset, payload: string, opts: RestoreOptions): Ruleset {
+export function applyRestore(rs: Ruleset, payload: string | RestoreLines, opts: RestoreOptions): Ruleset {
   const s = new Session(rs, {
     kernel: true,
     noflush: opts.noflush,
@@ -582,7 +672,8 @@ export function applyRestore(rs: Ruleset, payload: string, opts: RestoreOptions)
     file: opts.file ?? '<iptables-restore>',
     family: opts.family ?? 4,
   });
-  runText(s, payload);
+  if (typeof payload === 'string') runText(s, payload);
+  else runLines(s, payload);
   return s.freeze();
 }
 

@@ -19,13 +19,27 @@ const W = new Int32Array(64);
 let M = new Int32Array(64);
 const OUT = new Uint8Array(12);
 
-/** First 12 bytes of sha256(text) into OUT, for a string of chars < 0x80. */
-function sha256Ascii(text: string): Uint8Array {
-  const n = text.length;
+/** Writes text's chars from byte `at` of M; false when one is >= 0x80 (not one byte in UTF-8). */
+function putAscii(text: string, at: number): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch > 0x7f) return false;
+    const k = at + i;
+    M[k >> 2]! |= ch << (24 - ((k & 3) << 3));
+  }
+  return true;
+}
+
+/**
+ * First 12 bytes of sha256(a + b + c) into OUT, read from the parts (no concatenated string);
+ * undefined when a char is not ASCII.
+ */
+function sha256Ascii(a: string, b: string, c: string): Uint8Array | undefined {
+  const n = a.length + b.length + c.length;
   const words = ((n + 9 + 63) >> 6) * 16;
   if (M.length < words) M = new Int32Array(words);
   M.fill(0, 0, words);
-  for (let i = 0; i < n; i++) M[i >> 2]! |= text.charCodeAt(i) << (24 - ((i & 3) << 3));
+  if (!putAscii(a, 0) || !putAscii(b, a.length) || !putAscii(c, a.length + b.length)) return undefined;
   M[n >> 2]! |= 0x80 << (24 - ((n & 3) << 3));
   M[words - 1] = n * 8;
   let h0 = 0x6a09e667;
@@ -87,13 +101,10 @@ function sha256Ascii(text: string): Uint8Array {
   return OUT;
 }
 
-const isAscii = (text: string): boolean => {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
-};
-
-function sha256(text: string): Uint8Array {
-  if (isAscii(text)) return sha256Ascii(text);
+function sha256(a: string, b = '', c = ''): Uint8Array {
+  const ascii = sha256Ascii(a, b, c);
+  if (ascii) return ascii;
+  const text = a + b + c;
   // crypto.hash (Node >= 20.12) is a one-shot digest; createHash for older runtimes.
   return typeof oneShotHash === 'function'
     ? oneShotHash('sha256', text, 'buffer')
@@ -102,25 +113,98 @@ function sha256(text: string): Uint8Array {
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
+const B32 = Uint16Array.from(BASE32, (c) => c.charCodeAt(0));
+const CODES = new Uint16Array(32);
+
 /** The first 16 characters of Go's base32.StdEncoding of sha256(text). */
 export function hash16(text: string): string {
-  const d = sha256(text);
-  // 16 base32 characters = exactly the first 80 bits (two groups of 5 bytes): no padding rules apply.
-  return group(d[0]!, d[1]!, d[2]!, d[3]!, d[4]!) + group(d[5]!, d[6]!, d[7]!, d[8]!, d[9]!);
+  return prefixedHash16('', text, '', '');
 }
 
-/** 5 bytes (40 bits) → 8 base32 characters. */
-function group(b0: number, b1: number, b2: number, b3: number, b4: number): string {
-  return (
-    BASE32[b0 >> 3]! +
-    BASE32[((b0 & 7) << 2) | (b1 >> 6)]! +
-    BASE32[(b1 >> 1) & 31]! +
-    BASE32[((b1 & 1) << 4) | (b2 >> 4)]! +
-    BASE32[((b2 & 15) << 1) | (b3 >> 7)]! +
-    BASE32[(b3 >> 2) & 31]! +
-    BASE32[((b3 & 3) << 3) | (b4 >> 5)]! +
-    BASE32[b4 & 31]!
-  );
+/**
+ * prefix + hash16(text), made as one flat string: a chain name is a Map key for the rest of the
+ * sync, and a concatenation would be flattened (copied) on its first lookup.
+ */
+function prefixedHash16(prefix: string, a: string, b: string, c: string): string {
+  const d = sha256(a, b, c);
+  const p = prefix.length;
+  for (let i = 0; i < p; i++) CODES[i] = prefix.charCodeAt(i);
+  // 16 base32 characters = exactly the first 80 bits (two groups of 5 bytes): no padding rules apply.
+  group(d, 0, p);
+  group(d, 5, p + 8);
+  return codesToString(p + 16);
+}
+
+/** CODES[0..n) as a string; fixed arguments for the two lengths used (no spread, no array). */
+function codesToString(n: number): string {
+  const C = CODES;
+  if (n === 16) {
+    return String.fromCharCode(
+      C[0]!,
+      C[1]!,
+      C[2]!,
+      C[3]!,
+      C[4]!,
+      C[5]!,
+      C[6]!,
+      C[7]!,
+      C[8]!,
+      C[9]!,
+      C[10]!,
+      C[11]!,
+      C[12]!,
+      C[13]!,
+      C[14]!,
+      C[15]!,
+    );
+  }
+  if (n === 25) {
+    return String.fromCharCode(
+      C[0]!,
+      C[1]!,
+      C[2]!,
+      C[3]!,
+      C[4]!,
+      C[5]!,
+      C[6]!,
+      C[7]!,
+      C[8]!,
+      C[9]!,
+      C[10]!,
+      C[11]!,
+      C[12]!,
+      C[13]!,
+      C[14]!,
+      C[15]!,
+      C[16]!,
+      C[17]!,
+      C[18]!,
+      C[19]!,
+      C[20]!,
+      C[21]!,
+      C[22]!,
+      C[23]!,
+      C[24]!,
+    );
+  }
+  return String.fromCharCode(...C.subarray(0, n));
+}
+
+/** 5 bytes (40 bits) from d[k] → 8 base32 character codes at CODES[at]. */
+function group(d: Uint8Array, k: number, at: number): void {
+  const b0 = d[k]!;
+  const b1 = d[k + 1]!;
+  const b2 = d[k + 2]!;
+  const b3 = d[k + 3]!;
+  const b4 = d[k + 4]!;
+  CODES[at] = B32[b0 >> 3]!;
+  CODES[at + 1] = B32[((b0 & 7) << 2) | (b1 >> 6)]!;
+  CODES[at + 2] = B32[(b1 >> 1) & 31]!;
+  CODES[at + 3] = B32[((b1 & 1) << 4) | (b2 >> 4)]!;
+  CODES[at + 4] = B32[((b2 & 15) << 1) | (b3 >> 7)]!;
+  CODES[at + 5] = B32[(b3 >> 2) & 31]!;
+  CODES[at + 6] = B32[((b3 & 3) << 3) | (b4 >> 5)]!;
+  CODES[at + 7] = B32[b4 & 31]!;
 }
 
 export const SERVICE_CHAIN_PREFIXES = [
@@ -133,7 +217,7 @@ export const SERVICE_CHAIN_PREFIXES = [
 
 /** portProtoHash: `protocol` is lower case (`tcp`, `udp`, `sctp`); shared by SVC, SVL, EXT and FW chains. */
 export function portProtoHash(servicePortName: string, protocol: string): string {
-  return hash16(servicePortName + protocol);
+  return prefixedHash16('', servicePortName, protocol, '');
 }
 export function clusterPolicyChain(servicePortName: string, protocol: string): string {
   return `KUBE-SVC-${portProtoHash(servicePortName, protocol)}`;
@@ -149,7 +233,7 @@ export function externalChain(servicePortName: string, protocol: string): string
 }
 /** `endpoint` is `ip:port` / `[ip6]:port`. */
 export function endpointChain(servicePortName: string, protocol: string, endpoint: string): string {
-  return `KUBE-SEP-${hash16(servicePortName + protocol + endpoint)}`;
+  return prefixedHash16('KUBE-SEP-', servicePortName, protocol, endpoint);
 }
 
 /** Only chains with these prefixes are ever garbage-collected by kube-proxy. */

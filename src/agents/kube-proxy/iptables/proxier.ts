@@ -1,5 +1,6 @@
 // kube-proxy's iptables mode (pkg/proxy/iptables/proxier.go syncProxyRules): the exact
 // iptables-restore payload of a full sync, the jump rules, and the sysctls it sets.
+import { RestoreLines } from '../../../node/iptables/restore-lines.js';
 import type { IptablesCommand } from '../../../node/iptables/types.js';
 import type { EndpointInfo } from '../endpoints.js';
 import { localTrafficDetector } from '../local-detector.js';
@@ -12,8 +13,10 @@ import { endpointChain, portProtoHash } from './chain-names.js';
 import { iptablesJumpCommands } from './jump-rules.js';
 
 export interface IptablesProxierOutput {
-  /** Exactly the text kube-proxy passes to `iptables-restore --noflush --counters`. */
-  restorePayload: string;
+  /** Exactly the text kube-proxy passes to `iptables-restore --noflush --counters` (written on first read). */
+  readonly restorePayload: string;
+  /** The same payload as lines, the per-endpoint ones pre-split: what applyRestore reads fastest. */
+  readonly restoreLines: RestoreLines;
   /** EnsureChain/EnsureRule(Prepend) commands in call order (plus the canary chains). */
   jumpRules: IptablesCommand[];
   /** e.g. `net.ipv4.conf.all.route_localnet` = `1` when localhost NodePorts are on. */
@@ -48,36 +51,6 @@ export function masqueradeMark(bit: number, format: 'upstream-test' | 'productio
   return format === 'production' ? `0x${hex.padStart(8, '0')}` : `0x${hex}`;
 }
 
-const chainLine = (c: string): string => `:${c} - [0:0]`;
-
-/**
- * Lines joined into flat text a block at a time. Half a million template-literal lines held until one
- * final join would all survive the young generation (and be copied by the GC); a block of 4,096 is
- * flattened while its lines are still young, and at ~300 KB it is a large object, which the GC
- * never copies, so only the flat blocks live on.
- */
-class LineBuffer {
-  private readonly blocks: string[] = [];
-  private lines: string[] = [];
-
-  push(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length === 4096) {
-      this.blocks.push(this.lines.join('\n'));
-      this.lines = [];
-    }
-  }
-
-  /** All lines, newline-separated. */
-  text(): string {
-    if (this.lines.length > 0) {
-      this.blocks.push(this.lines.join('\n'));
-      this.lines = [];
-    }
-    return this.blocks.join('\n');
-  }
-}
-
 export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
   input: KubeProxyInput,
 ): IptablesProxierOutput => {
@@ -95,10 +68,11 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
   // Node hints are matched against kube-proxy's own node name.
   const topology = input.topology ? { ...input.topology, nodeName: input.nodeName } : undefined;
 
-  const filterChains = new LineBuffer();
-  const filterRules = new LineBuffer();
-  const natChains = new LineBuffer();
-  const natRules = new LineBuffer();
+  // The payload's four sections (chains before rules in each table), as lines; see restore-lines.ts.
+  const filterChains = new RestoreLines();
+  const filterRules = new RestoreLines();
+  const natChains = new RestoreLines();
+  const natRules = new RestoreLines();
 
   for (const c of [
     KUBE_SERVICES,
@@ -107,24 +81,23 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
     KUBE_NODEPORTS,
     KUBE_PROXY_FIREWALL,
   ]) {
-    filterChains.push(chainLine(c));
+    filterChains.chain(c);
   }
-  for (const c of [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ])
-    natChains.push(chainLine(c));
+  for (const c of [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ]) natChains.chain(c);
 
-  natRules.push(`-A ${KUBE_POSTROUTING} -m mark ! --mark ${mark}/${mark} -j RETURN`);
+  natRules.line(`-A ${KUBE_POSTROUTING} -m mark ! --mark ${mark}/${mark} -j RETURN`);
   // Clear the mark so a packet re-traversing the stack is not masqueraded twice.
-  natRules.push(`-A ${KUBE_POSTROUTING} -j MARK --xor-mark ${mark}`);
-  natRules.push(
+  natRules.line(`-A ${KUBE_POSTROUTING} -j MARK --xor-mark ${mark}`);
+  natRules.line(
     `-A ${KUBE_POSTROUTING} -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE` +
       (config.masqueradeRandomFully ? ' --random-fully' : ''),
   );
-  natRules.push(`-A ${KUBE_MARK_MASQ} -j MARK --or-mark ${mark}`);
+  natRules.line(`-A ${KUBE_MARK_MASQ} -j MARK --or-mark ${mark}`);
 
   if (localhostNodePorts) {
     // Mirrors kubelet's anti-martian rule for route_localnet (issue 90259).
-    filterChains.push(chainLine(KUBE_FIREWALL));
-    filterRules.push(
+    filterChains.chain(KUBE_FIREWALL);
+    filterRules.line(
       `-A ${KUBE_FIREWALL} -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
     );
   }
@@ -198,11 +171,11 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
 
     // Capture the ClusterIP.
     if (hasInternalEndpoints) {
-      natRules.push(
+      natRules.line(
         `-A ${KUBE_SERVICES} -m comment --comment "${S} cluster IP" ${proto} -d ${cip} --dport ${port} -j ${internalTrafficChain}`,
       );
     } else {
-      filterRules.push(
+      filterRules.line(
         `-A ${KUBE_SERVICES} -m comment --comment ${internalFilterComment} ${proto} -d ${cip} --dport ${port} -j ${internalFilterTarget}`,
       );
     }
@@ -211,12 +184,12 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
     for (const eip of sp.externalIPs) {
       const e = eip.toString();
       if (hasEndpoints) {
-        natRules.push(
+        natRules.line(
           `-A ${KUBE_SERVICES} -m comment --comment "${S} external IP" ${proto} -d ${e} --dport ${port} -j ${extChain}`,
         );
       }
       if (!hasExternalEndpoints) {
-        filterRules.push(
+        filterRules.line(
           `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} ${proto} -d ${e} --dport ${port} -j ${externalFilterTarget}`,
         );
       }
@@ -226,19 +199,19 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
     for (const vip of sp.loadBalancerVIPs) {
       const l = vip.toString();
       if (hasEndpoints) {
-        natRules.push(
+        natRules.line(
           `-A ${KUBE_SERVICES} -m comment --comment "${S} loadbalancer IP" ${proto} -d ${l} --dport ${port} -j ${lbTrafficChain}`,
         );
       }
       if (usesFWChain) {
-        filterRules.push(
+        filterRules.line(
           `-A ${KUBE_PROXY_FIREWALL} -m comment --comment "${S} traffic not accepted by ${fwChain}" ${proto} -d ${l} --dport ${port} -j DROP`,
         );
       }
     }
     if (!hasExternalEndpoints) {
       for (const vip of sp.loadBalancerVIPs) {
-        filterRules.push(
+        filterRules.line(
           `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} ${proto} -d ${vip.toString()} --dport ${port} -j ${externalFilterTarget}`,
         );
       }
@@ -249,14 +222,14 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
       const np = String(sp.nodePort);
       if (hasEndpoints) {
         if (localhostNodePorts && nfacct) {
-          natRules.push(
+          natRules.line(
             `-A ${KUBE_NODEPORTS} -m comment --comment ${S} ${proto} -d 127.0.0.0/8 --dport ${np} -m nfacct --nfacct-name ${NFACCT_LOCALHOST_NP} -j ${extChain}`,
           );
         }
-        natRules.push(`-A ${KUBE_NODEPORTS} -m comment --comment ${S} ${proto} --dport ${np} -j ${extChain}`);
+        natRules.line(`-A ${KUBE_NODEPORTS} -m comment --comment ${S} ${proto} --dport ${np} -j ${extChain}`);
       }
       if (!hasExternalEndpoints) {
-        filterRules.push(
+        filterRules.line(
           `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL ${proto} --dport ${np} -j ${externalFilterTarget}`,
         );
       }
@@ -264,7 +237,7 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
 
     // Health check node port: accepted whether or not there are local endpoints.
     if (sp.healthCheckNodePort !== 0) {
-      filterRules.push(
+      filterRules.line(
         `-A ${KUBE_NODEPORTS} -m comment --comment "${S} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`,
       );
     }
@@ -272,49 +245,49 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
     // Internal traffic: masquerade off-cluster sources reaching the ClusterIP.
     if (hasInternalEndpoints) {
       const args = `-m comment --comment "${S} cluster IP" ${proto} -d ${cip} --dport ${port}`;
-      if (masqAll) natRules.push(`-A ${internalTrafficChain} ${args} -j ${KUBE_MARK_MASQ}`);
+      if (masqAll) natRules.line(`-A ${internalTrafficChain} ${args} -j ${KUBE_MARK_MASQ}`);
       else if (detector)
-        natRules.push(`-A ${internalTrafficChain} ${args} ${ifNotLocal} -j ${KUBE_MARK_MASQ}`);
+        natRules.line(`-A ${internalTrafficChain} ${args} ${ifNotLocal} -j ${KUBE_MARK_MASQ}`);
     }
 
     // External traffic chain.
     if (usesExternalTrafficChain) {
-      natChains.push(chainLine(extChain));
+      natChains.chain(extChain);
       if (!sp.externalPolicyLocal) {
-        natRules.push(
+        natRules.line(
           `-A ${extChain} -m comment --comment "masquerade traffic for ${S} external destinations" -j ${KUBE_MARK_MASQ}`,
         );
       } else {
         if (detector) {
           // Pods reaching an external IP are short-circuited to all endpoints, unmasqueraded.
-          natRules.push(
+          natRules.line(
             `-A ${extChain} -m comment --comment "pod traffic for ${S} external destinations" ${ifLocal} -j ${svcChain}`,
           );
         }
-        natRules.push(
+        natRules.line(
           `-A ${extChain} -m comment --comment "masquerade LOCAL traffic for ${S} external destinations" -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
         );
-        natRules.push(
+        natRules.line(
           `-A ${extChain} -m comment --comment "route LOCAL traffic for ${S} external destinations" -m addrtype --src-type LOCAL -j ${svcChain}`,
         );
       }
-      if (hasExternalEndpoints) natRules.push(`-A ${extChain} -j ${externalPolicyChain}`);
+      if (hasExternalEndpoints) natRules.line(`-A ${extChain} -j ${externalPolicyChain}`);
     }
 
     // loadBalancerSourceRanges firewall chain.
     if (usesFWChain) {
-      natChains.push(chainLine(fwChain));
+      natChains.chain(fwChain);
       const head = `-A ${fwChain} -m comment --comment "${S} loadbalancer IP"`;
       let allowFromNode = false;
       for (const cidr of sp.loadBalancerSourceRanges) {
-        natRules.push(`${head} -s ${cidr.toString()} -j ${extChain}`);
+        natRules.line(`${head} -s ${cidr.toString()} -j ${extChain}`);
         if (view.nodeIP && cidr.contains(view.nodeIP)) allowFromNode = true;
       }
       // Node → VIP traffic may loop back with the VIP as source; allow it if the node is allowed.
       if (allowFromNode) {
-        for (const vip of sp.loadBalancerVIPs) natRules.push(`${head} -s ${vip.toString()} -j ${extChain}`);
+        for (const vip of sp.loadBalancerVIPs) natRules.line(`${head} -s ${vip.toString()} -j ${extChain}`);
       }
-      natRules.push(
+      natRules.line(
         `-A ${fwChain} -m comment --comment "other traffic to ${S} will be dropped by ${KUBE_PROXY_FIREWALL}"`,
       );
     }
@@ -335,7 +308,7 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
         for (const ep of eps) {
           const sep = sepOf(ep);
           const comment = largeClusterMode ? '' : ` -m comment --comment "${S} -> ${ep.endpoint}"`;
-          natRules.push(
+          natRules.line(
             `-A ${chain}${comment} -m recent --name ${sep} --rcheck --seconds ${sp.stickyMaxAgeSeconds} --reap -j ${sep}`,
           );
         }
@@ -344,35 +317,47 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
       for (let i = 0; i < n; i++) {
         const ep = eps[i]!;
         const sep = sepOf(ep);
-        const comment = largeClusterMode ? '' : ` -m comment --comment "${S} -> ${ep.endpoint}"`;
+        if (largeClusterMode) {
+          // Comment-less, as in the text branch below: handed over pre-split (restore-lines.ts).
+          if (i < n - 1) natRules.statistic(chain, probability(n - i), sep);
+          else natRules.jump(chain, sep);
+          continue;
+        }
+        const comment = ` -m comment --comment "${S} -> ${ep.endpoint}"`;
         if (i < n - 1) {
-          natRules.push(
+          natRules.line(
             `-A ${chain}${comment} -m statistic --mode random --probability ${probability(n - i)} -j ${sep}`,
           );
         } else {
-          natRules.push(`-A ${chain}${comment} -j ${sep}`);
+          natRules.line(`-A ${chain}${comment} -j ${sep}`);
         }
       }
     };
 
     if (usesClusterPolicyChain) {
-      natChains.push(chainLine(svcChain));
+      natChains.chain(svcChain);
       writeServiceToEndpointRules(svcChain, cat.clusterEndpoints);
     }
     if (usesLocalPolicyChain) {
-      natChains.push(chainLine(svlChain));
+      natChains.chain(svlChain);
       writeServiceToEndpointRules(svlChain, cat.localEndpoints);
     }
 
     // Per-endpoint chains.
     for (const ep of cat.allReachableEndpoints) {
       const sep = sepOf(ep);
-      natChains.push(chainLine(sep));
+      natChains.chain(sep);
+      if (largeClusterMode && !affinity) {
+        // The two lines of the text branch below, comment-less, handed over pre-split.
+        natRules.masq(sep, ep.ipText, KUBE_MARK_MASQ);
+        natRules.dnat(sep, protocol, ep.endpoint);
+        continue;
+      }
       const head = largeClusterMode ? `-A ${sep}` : `-A ${sep} -m comment --comment ${S}`;
       // Hairpin: an endpoint reaching itself through the service must be masqueraded.
-      natRules.push(`${head} -s ${ep.ipText} -j ${KUBE_MARK_MASQ}`);
+      natRules.line(`${head} -s ${ep.ipText} -j ${KUBE_MARK_MASQ}`);
       const recent = affinity ? ` -m recent --name ${sep} --set` : '';
-      natRules.push(`${head}${recent} ${proto} -j DNAT --to-destination ${ep.endpoint}`);
+      natRules.line(`${head}${recent} ${proto} -j DNAT --to-destination ${ep.endpoint}`);
     }
   }
 
@@ -384,43 +369,50 @@ export const syncIptablesRules: Proxier<IptablesProxierOutput> = (
     // Localhost NodePorts never work on IPv6, and on IPv4 only with route_localnet.
     if (isIPv6) dest += ' ! -d ::1/128';
     else if (!localhostNodePorts) dest += ' ! -d 127.0.0.0/8';
-    natRules.push(`-A ${KUBE_SERVICES} ${lastComment} ${dest} -j ${KUBE_NODEPORTS}`);
+    natRules.line(`-A ${KUBE_SERVICES} ${lastComment} ${dest} -j ${KUBE_NODEPORTS}`);
   } else {
     for (const ip of nodePortIPs(npa, input.localInterfaceAddresses ?? [])) {
       if (ip.isLoopback() && (isIPv6 || !localhostNodePorts)) continue;
-      natRules.push(`-A ${KUBE_SERVICES} ${lastComment} -d ${ip.toString()} -j ${KUBE_NODEPORTS}`);
+      natRules.line(`-A ${KUBE_SERVICES} ${lastComment} -d ${ip.toString()} -j ${KUBE_NODEPORTS}`);
     }
   }
 
   if (!config.conntrackTCPBeLiberal) {
-    filterRules.push(
+    filterRules.line(
       `-A ${KUBE_FORWARD} -m conntrack --ctstate INVALID` +
         (nfacct ? ` -m nfacct --nfacct-name ${NFACCT_INVALID}` : '') +
         ' -j DROP',
     );
   }
   // Forward marked traffic even with a DROP FORWARD policy (NodePort traffic to other nodes).
-  filterRules.push(
+  filterRules.line(
     `-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`,
   );
-  filterRules.push(
+  filterRules.line(
     `-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
   );
 
-  // Joined per buffer (each is never empty): spreading half a million lines into one array would copy them again.
-  const payload = [
+  const lines = RestoreLines.join([
     '*filter',
-    filterChains.text(),
-    filterRules.text(),
+    filterChains,
+    filterRules,
     'COMMIT',
     '*nat',
-    natChains.text(),
-    natRules.text(),
+    natChains,
+    natRules,
     'COMMIT',
-    // The final newline comes from the join: appending it would make a 33 MB string to flatten again.
-    '',
-  ].join('\n');
+  ]);
   const sysctls: Record<string, string> = {};
   if (localhostNodePorts) sysctls['net.ipv4.conf.all.route_localnet'] = '1';
-  return { restorePayload: payload, jumpRules: iptablesJumpCommands(), sysctls };
+  // The text is written only when read: programNode applies the lines, which need none of it.
+  let payload: string | undefined;
+  return {
+    get restorePayload(): string {
+      payload ??= lines.toString();
+      return payload;
+    },
+    restoreLines: lines,
+    jumpRules: iptablesJumpCommands(),
+    sysctls,
+  };
 };
