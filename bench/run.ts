@@ -3,15 +3,14 @@
 // CPU time (process.cpuUsage, user + system) is printed beside wall time: on a shared machine the wall
 // clock measures the neighbours too. For hot spots: node --cpu-prof --expose-gc dist/bench/run.js
 import { performance } from 'node:perf_hooks';
-import { programNode } from '../src/agents/index.js';
 import { runControlPlane } from '../src/control/index.js';
 import { loadCluster } from '../src/load/index.js';
 import { readSources } from '../src/load/sources.js';
-import { printIptablesSave } from '../src/node/iptables/index.js';
 import { type TraceQuery, traceConnection, worldOf } from '../src/trace/index.js';
 import { buildTwin, type Twin, twinOf } from '../src/twin.js';
 import { generateClusterYaml, type ScaleSpec } from './generate.js';
 import { arg, maxRss, measure, mib } from './measure.js';
+import { nodeRulesBench } from './node-rules.js';
 import { dnsBench, policyBench } from './policy-dns.js';
 import { traceLargeBench } from './trace-large.js';
 
@@ -32,13 +31,7 @@ const cluster = measure('load (parse, validate, default)', () =>
 const state = measure('control plane (schedule, IPAM, EndpointSlices)', () => runControlPlane(cluster));
 const endpoints = state.endpointSlices.reduce((n, s) => n + s.endpoints.length, 0);
 console.log(`  pods ${state.pods.length}, services ${state.services.length}, endpoints ${endpoints}`);
-const nodeName = state.nodeInfo[0]!.name;
-const node = measure(`program one node (${nodeName}: CNI + kube-proxy)`, () => programNode(state, nodeName));
-const text = measure('render its iptables-save', () => printIptablesSave(node.host.iptables));
-console.log(`  iptables-save: ${text.split('\n').length} lines`);
-measure('program + render one node again (warm)', () =>
-  printIptablesSave(programNode(state, nodeName).host.iptables),
-);
+nodeRulesBench(state);
 
 // ---- traces: the median of many, once the twin (and its world) is built ----------------------------
 
