@@ -4,14 +4,12 @@
 // network namespace and through applyRestore; the real `iptables-save` must equal printIptablesSave
 // line for line. Needs root, iproute2 and iptables (nf_tables backend). With CI=true a missing
 // prerequisite fails the suite; elsewhere the suite is skipped with the reason.
+
 import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, test } from 'vitest';
-import { generateClusterYaml } from '../../../bench/generate.js';
-import { syncIptablesRules } from '../../../src/agents/kube-proxy/iptables/proxier.js';
-import { runControlPlane } from '../../../src/control/index.js';
-import { loadCluster } from '../../../src/load/index.js';
 import { applyRestore, emptyRuleset, printIptablesSave } from '../../../src/node/iptables/index.js';
 import { ShapedRule } from '../../../src/node/iptables/shaped-rule.js';
+import { generatedState, kubeProxyPayloadOf } from './generated-payload.js';
 import { withoutDateLines } from './scenarios.js';
 
 function missingPrerequisite(): string | undefined {
@@ -45,22 +43,9 @@ describe.skipIf(missing !== undefined && process.env.CI !== 'true')(
   () => {
     test('a large-cluster payload: applyRestore stores what the kernel stores', () => {
       if (missing) throw new Error(`kernel tests cannot run in CI: ${missing}`);
-      const state = runControlPlane(
-        loadCluster([
-          { file: 'g.yaml', text: generateClusterYaml({ nodes: 5, services: 160, replicas: 8 }) },
-        ]),
-      );
+      const state = generatedState({ nodes: 5, services: 160, replicas: 8 });
       const info = state.nodeInfo[0]!;
-      const payload = syncIptablesRules({
-        nodeName: info.name,
-        nodeIPs: [info.internalIP],
-        nodePodCIDRs: [info.podCIDR],
-        family: 4,
-        config: state.config.kubeProxy,
-        services: state.services,
-        endpointSlices: state.endpointSlices,
-        markFormat: 'production',
-      }).restorePayload;
+      const payload = kubeProxyPayloadOf(state, info).restorePayload;
 
       const rs = applyRestore(emptyRuleset(), payload, { noflush: true });
       const nat = rs.tables.find((t) => t.name === 'nat')!;

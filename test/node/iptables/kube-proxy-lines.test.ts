@@ -6,10 +6,6 @@
 // goldens (fixtures.test.ts) and kernel round trips (kernel.test.ts) hold applyRestore to the kernel.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { generateClusterYaml } from '../../../bench/generate.js';
-import { syncIptablesRules } from '../../../src/agents/kube-proxy/iptables/proxier.js';
-import { runControlPlane } from '../../../src/control/index.js';
-import { loadCluster } from '../../../src/load/index.js';
 import { canonicalRule, isTargetExtension, ruleTarget } from '../../../src/node/iptables/canonical.js';
 import {
   applyRestore,
@@ -28,6 +24,7 @@ import { kubeProxyLines, type NamedChainLookup } from '../../../src/node/iptable
 import { kubeProxyShapes } from '../../../src/node/iptables/kube-proxy-shapes.js';
 import { ShapedRule } from '../../../src/node/iptables/shaped-rule.js';
 import { BUILTIN_CHAINS } from '../../../src/node/iptables/types.js';
+import { generatedState, kubeProxyPayloadOf } from './generated-payload.js';
 import { fixture, SCENARIOS } from './scenarios.js';
 
 /** The general path's verdict on a rule's text: its stored options, or the reason it is refused. */
@@ -101,22 +98,9 @@ describe('kube-proxy lines agree with the general canonicaliser', () => {
   }
 
   test('a generated 1,000-service cluster (large-cluster mode): nearly every rule takes the line path', () => {
-    const state = runControlPlane(
-      loadCluster([
-        { file: 'g.yaml', text: generateClusterYaml({ nodes: 20, services: 1000, replicas: 10 }) },
-      ]),
-    );
+    const state = generatedState({ nodes: 20, services: 1000, replicas: 10 });
     const info = state.nodeInfo[0]!;
-    const proxy = syncIptablesRules({
-      nodeName: info.name,
-      nodeIPs: [info.internalIP],
-      nodePodCIDRs: [info.podCIDR],
-      family: 4,
-      config: state.config.kubeProxy,
-      services: state.services,
-      endpointSlices: state.endpointSlices,
-      markFormat: 'production',
-    });
+    const proxy = kubeProxyPayloadOf(state, info);
     const rs = applyRestore(emptyRuleset(), proxy.restorePayload, { noflush: true });
     const { fast, rules } = compareLines(proxy.restorePayload, rs);
     expect(fast / rules).toBeGreaterThan(0.85);

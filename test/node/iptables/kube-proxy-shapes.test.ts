@@ -5,11 +5,7 @@
 // accept the jump; the fixture goldens (fixtures.test.ts) hold the general path to the kernel.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { generateClusterYaml } from '../../../bench/generate.js';
 import { programNode } from '../../../src/agents/index.js';
-import { syncIptablesRules } from '../../../src/agents/kube-proxy/iptables/proxier.js';
-import { runControlPlane } from '../../../src/control/index.js';
-import { loadCluster } from '../../../src/load/index.js';
 import { canonicalRule, isTargetExtension, ruleTarget } from '../../../src/node/iptables/canonical.js';
 import {
   applyRestore,
@@ -23,6 +19,7 @@ import {
 import { type ChainLookup, kubeProxyShapes } from '../../../src/node/iptables/kube-proxy-shapes.js';
 import { BUILTIN_CHAINS } from '../../../src/node/iptables/types.js';
 import type { Word } from '../../../src/node/iptables/words.js';
+import { generatedState, kubeProxyPayloadOf } from './generated-payload.js';
 import { fixture, SCENARIOS } from './scenarios.js';
 
 /** The general path's verdict on a rule: its stored options, or the reason it is refused. */
@@ -97,21 +94,10 @@ describe('kube-proxy shapes agree with the general canonicaliser', () => {
     ['a generated 60-service cluster (with comments)', { services: 60, replicas: 3 }, 0.6],
   ] as const) {
     test(label, () => {
-      const state = runControlPlane(
-        loadCluster([{ file: 'g.yaml', text: generateClusterYaml({ nodes: 20, ...spec }) }]),
-      );
+      const state = generatedState({ nodes: 20, ...spec });
       const info = state.nodeInfo[0]!;
       const node = programNode(state, info.name);
-      const proxy = syncIptablesRules({
-        nodeName: info.name,
-        nodeIPs: [info.internalIP],
-        nodePodCIDRs: [info.podCIDR],
-        family: 4,
-        config: state.config.kubeProxy,
-        services: state.services,
-        endpointSlices: state.endpointSlices,
-        markFormat: 'production',
-      });
+      const proxy = kubeProxyPayloadOf(state, info);
       const { fast, rules } = compareRules(proxy.restorePayload, node.host.iptables, 4);
       // The point of the fast path: almost every rule of a big payload takes it.
       expect(fast / rules).toBeGreaterThan(share);

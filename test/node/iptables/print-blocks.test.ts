@@ -3,12 +3,9 @@
 // flattened in blocks (printIptablesSave, syncIptablesRules) must not change a byte. The rulesets
 // come from a generated cluster big enough to cross many block boundaries (>4,096 printed lines,
 // >1,024 payload lines per buffer), with and without comments.
+
 import { describe, expect, test } from 'vitest';
-import { generateClusterYaml } from '../../../bench/generate.js';
 import { programNode } from '../../../src/agents/index.js';
-import { syncIptablesRules } from '../../../src/agents/kube-proxy/iptables/proxier.js';
-import { runControlPlane } from '../../../src/control/index.js';
-import { loadCluster } from '../../../src/load/index.js';
 import {
   formatOption,
   printIptablesSave,
@@ -16,6 +13,7 @@ import {
   type RuleOption,
   type Ruleset,
 } from '../../../src/node/iptables/index.js';
+import { generatedState, kubeProxyPayloadOf } from './generated-payload.js';
 
 /** iptables-save's layout written the slow, obvious way: one line per array entry, every option formatted. */
 function plainPrint(rs: Ruleset, counters: boolean, date?: string): string {
@@ -53,9 +51,7 @@ function unshared(rs: Ruleset): Ruleset {
 }
 
 function cluster(services: number, replicas: number) {
-  const state = runControlPlane(
-    loadCluster([{ file: 'g.yaml', text: generateClusterYaml({ nodes: 10, services, replicas }) }]),
-  );
+  const state = generatedState({ nodes: 10, services, replicas });
   return { state, info: state.nodeInfo[0]! };
 }
 
@@ -80,16 +76,7 @@ describe('printing shared options and flattening in blocks changes no byte', () 
 describe("kube-proxy's payload across its 1,024-line blocks", () => {
   test('every line is one restore line, in order, with none lost or doubled', () => {
     const { state, info } = cluster(400, 5);
-    const { restorePayload } = syncIptablesRules({
-      nodeName: info.name,
-      nodeIPs: [info.internalIP],
-      nodePodCIDRs: [info.podCIDR],
-      family: 4,
-      config: state.config.kubeProxy,
-      services: state.services,
-      endpointSlices: state.endpointSlices,
-      markFormat: 'production',
-    });
+    const { restorePayload } = kubeProxyPayloadOf(state, info);
     expect(restorePayload.endsWith('COMMIT\n')).toBe(true);
     const lines = restorePayload.slice(0, -1).split('\n');
     for (const l of lines)

@@ -5,10 +5,6 @@
 // kernel.test.ts / kube-proxy-lines-kernel.test.ts and to upstream by the kube-proxy goldens.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { generateClusterYaml } from '../../../bench/generate.js';
-import { syncIptablesRules } from '../../../src/agents/kube-proxy/iptables/proxier.js';
-import { runControlPlane } from '../../../src/control/index.js';
-import { loadCluster } from '../../../src/load/index.js';
 import {
   applyRestore,
   emptyRuleset,
@@ -19,6 +15,7 @@ import {
   type Ruleset,
 } from '../../../src/node/iptables/index.js';
 import { ShapedRule } from '../../../src/node/iptables/shaped-rule.js';
+import { generatedState, kubeProxyPayloadOf } from './generated-payload.js';
 
 type Outcome = { ok: Ruleset; text: string } | { error: string; line: number | undefined };
 
@@ -248,18 +245,9 @@ describe('applyRestore: pre-split lines store what their text stores', () => {
     ['with endpoint comments (30 services)', { nodes: 3, services: 30, replicas: 3 }],
   ] as const) {
     test(`kube-proxy's payload on a generated cluster, ${label}`, () => {
-      const state = runControlPlane(loadCluster([{ file: 'g.yaml', text: generateClusterYaml(spec) }]));
+      const state = generatedState(spec);
       const info = state.nodeInfo[0]!;
-      const proxy = syncIptablesRules({
-        nodeName: info.name,
-        nodeIPs: [info.internalIP],
-        nodePodCIDRs: [info.podCIDR],
-        family: 4,
-        config: state.config.kubeProxy,
-        services: state.services,
-        endpointSlices: state.endpointSlices,
-        markFormat: 'production',
-      });
+      const proxy = kubeProxyPayloadOf(state, info);
       expect(proxy.restoreLines.toString()).toBe(proxy.restorePayload);
       const o = expectSameBothWays(proxy.restoreLines);
       expect('ok' in o).toBe(true);
