@@ -48,3 +48,24 @@ export async function startDemoServer(prefix: string): Promise<DemoServer> {
     },
   };
 }
+
+export interface ManifestFile {
+  name: string;
+  text: string;
+}
+
+/** Uploads the demo's manifests plus `extra` as a new workspace (POST /api/manifests). */
+export async function uploadDemoWith(
+  server: RunningServer,
+  extra: ManifestFile,
+): Promise<{ id: string; files: ManifestFile[] }> {
+  const sources = await readSources([DEMO]);
+  const files = [...sources.map((f) => ({ name: f.file.split('/').pop() ?? 'x.yaml', text: f.text })), extra];
+  const res = await fetch(new URL('api/manifests', server.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ files }),
+  });
+  const { id } = (await res.json()) as { id: string };
+  return { id, files };
+}

@@ -15,7 +15,7 @@ import { traceToJson } from '../../src/render/trace-json.js';
 import type { RunningServer } from '../../src/server/http.js';
 import { traceConnection } from '../../src/trace/index.js';
 import { buildTwin, type Twin } from '../../src/twin.js';
-import { DEMO, type DemoServer, ROOT, startDemoServer } from './demo-server.js';
+import { DEMO, type DemoServer, ROOT, startDemoServer, uploadDemoWith } from './demo-server.js';
 
 // Screenshots are evidence for the docs, refreshed on demand (KPATH_SCREENSHOTS=1), never by a plain test run.
 const SHOTS =
@@ -567,19 +567,9 @@ describe.skipIf(!haveChromium)(
     });
 
     test('reach: the truth table with allow/deny in words, a cell explains itself and traces its connection', async () => {
-      const sources = await readSources([DEMO]);
       const deny =
         'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-in, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n';
-      const files = [
-        ...sources.map((f) => ({ name: f.file.split('/').pop() ?? 'x.yaml', text: f.text })),
-        { name: 'deny.yaml', text: deny },
-      ];
-      const res = await fetch(new URL('api/manifests', server.url), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ files }),
-      });
-      const { id } = (await res.json()) as { id: string };
+      const { id, files } = await uploadDemoWith(server, { name: 'deny.yaml', text: deny });
       const q = new URLSearchParams({ view: 'reach', m: id, rport: '80' });
       q.append('rfrom', 'default');
       q.append('rto', 'shop');
@@ -667,17 +657,7 @@ describe.skipIf(!haveChromium)(
       // db takes connections from db-0 only: db → db is mixed, web → db denied, all → web allowed.
       const policy =
         'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db-from-db-0, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress: [{from: [{podSelector: {matchLabels: {statefulset.kubernetes.io/pod-name: db-0}}}]}]\n';
-      const sources = await readSources([DEMO]);
-      const files = [
-        ...sources.map((f) => ({ name: f.file.split('/').pop() ?? 'x.yaml', text: f.text })),
-        { name: 'db-from-db-0.yaml', text: policy },
-      ];
-      const res = await fetch(new URL('api/manifests', server.url), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ files }),
-      });
-      const { id } = (await res.json()) as { id: string };
+      const { id, files } = await uploadDemoWith(server, { name: 'db-from-db-0.yaml', text: policy });
       const q = new URLSearchParams({ view: 'reach', m: id, rfrom: 'shop', rto: 'shop' });
       await page.goto(`${server.url}?${q}`);
       await page.locator('table.reach-matrix[data-probe="5432/TCP"]').waitFor();
