@@ -6,7 +6,7 @@
 // goldens (fixtures.test.ts) and kernel round trips (kernel.test.ts) hold applyRestore to the kernel.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { canonicalRule, isTargetExtension, ruleTarget } from '../../../src/node/iptables/canonical.js';
+import { ruleTarget } from '../../../src/node/iptables/canonical.js';
 import {
   applyRestore,
   emptyRuleset,
@@ -18,43 +18,17 @@ import {
   type Ruleset,
   splitWords,
   type TableName,
-  wordsToOptions,
 } from '../../../src/node/iptables/index.js';
 import { kubeProxyLines, type NamedChainLookup } from '../../../src/node/iptables/kube-proxy-lines.js';
 import { kubeProxyShapes } from '../../../src/node/iptables/kube-proxy-shapes.js';
 import { ShapedRule } from '../../../src/node/iptables/shaped-rule.js';
-import { BUILTIN_CHAINS } from '../../../src/node/iptables/types.js';
+import { chainsOf, generalVerdict } from './general-path.js';
 import { generatedState, kubeProxyPayloadOf } from './generated-payload.js';
 import { fixture, SCENARIOS } from './scenarios.js';
 
-/** The general path's verdict on a rule's text: its stored options, or the reason it is refused. */
-function general(rest: string, table: TableName, chains: NamedChainLookup): RuleOption[] | string {
-  try {
-    const options = [...canonicalRule({ options: wordsToOptions(splitWords(rest)) }, table, 4).options];
-    const j = ruleTarget({ options });
-    if (j && !(j.goto === false && isTargetExtension(j.name))) {
-      const target = chains.get(j.name);
-      const hasOptions = options[options.length - 1]?.flag !== (j.goto ? '-g' : '-j');
-      if (!target && (j.goto || !hasOptions)) return `Chain '${j.name}' does not exist`;
-      if (target?.builtin) return `cannot jump to built-in chain '${j.name}'`;
-    }
-    return options;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
-function chainsOf(rs: Ruleset, table: TableName): NamedChainLookup {
-  const t = rs.tables.find((x) => x.name === table);
-  const m = new Map<string, { builtin: boolean; name: string }>();
-  for (const c of t?.chains ?? [])
-    m.set(c.name, { name: c.name, builtin: BUILTIN_CHAINS[table].includes(c.name) });
-  return m;
-}
-
 /** Checks one answer of the line path against the general path's verdict. */
 function expectSame(rule: Rule, rest: string, table: TableName, chains: NamedChainLookup): void {
-  const want = general(rest, table, chains);
+  const want = generalVerdict(splitWords(rest), table, 4, chains);
   expect(want, rest).toBeInstanceOf(Array);
   expect(rule.options, rest).toEqual(want);
   const text = rule instanceof ShapedRule ? rule.text : formatRule(rule);
@@ -213,7 +187,7 @@ describe('kube-proxy lines under variation (fast-check)', () => {
           const text = odd && at < rest.length ? rest.slice(0, at) + odd + rest.slice(at) : rest;
           const line = `-A KUBE-SVC-X ${text}`;
           const got = lines(line, 14, table, chains);
-          const want = general(text, table, chains);
+          const want = generalVerdict(splitWords(text), table, 4, chains);
           if (got === undefined) {
             declined++;
             return;

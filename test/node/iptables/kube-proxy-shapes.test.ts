@@ -6,50 +6,18 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { programNode } from '../../../src/agents/index.js';
-import { canonicalRule, isTargetExtension, ruleTarget } from '../../../src/node/iptables/canonical.js';
 import {
   applyRestore,
   emptyRuleset,
-  type RuleOption,
   type Ruleset,
   splitWords,
   type TableName,
-  wordsToOptions,
 } from '../../../src/node/iptables/index.js';
 import { type ChainLookup, kubeProxyShapes } from '../../../src/node/iptables/kube-proxy-shapes.js';
-import { BUILTIN_CHAINS } from '../../../src/node/iptables/types.js';
 import type { Word } from '../../../src/node/iptables/words.js';
+import { chainsOf, generalVerdict } from './general-path.js';
 import { generatedState, kubeProxyPayloadOf } from './generated-payload.js';
 import { fixture, SCENARIOS } from './scenarios.js';
-
-/** The general path's verdict on a rule: its stored options, or the reason it is refused. */
-function general(
-  words: readonly Word[],
-  table: TableName,
-  family: 4 | 6,
-  chains: ChainLookup,
-): RuleOption[] | string {
-  try {
-    const options = [...canonicalRule({ options: wordsToOptions(words) }, table, family).options];
-    const j = ruleTarget({ options });
-    if (j && !(j.goto === false && isTargetExtension(j.name))) {
-      const target = chains.get(j.name);
-      const hasOptions = options[options.length - 1]?.flag !== (j.goto ? '-g' : '-j');
-      if (!target && (j.goto || !hasOptions)) return `Chain '${j.name}' does not exist`;
-      if (target?.builtin) return `cannot jump to built-in chain '${j.name}'`;
-    }
-    return options;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
-function chainsOf(rs: Ruleset, table: TableName): ChainLookup {
-  const t = rs.tables.find((x) => x.name === table);
-  const m = new Map<string, { builtin: boolean }>();
-  for (const c of t?.chains ?? []) m.set(c.name, { builtin: BUILTIN_CHAINS[table].includes(c.name) });
-  return m;
-}
 
 /** Compares the two paths on every `-A` line of a payload; returns how many the fast path took. */
 function compareRules(payload: string, after: Ruleset, family: 4 | 6): { fast: number; rules: number } {
@@ -69,7 +37,7 @@ function compareRules(payload: string, after: Ruleset, family: 4 | 6): { fast: n
     const got = fastPath(rest, table, chains);
     if (got === undefined) continue;
     fast++;
-    expect(got, line).toEqual(general(rest, table, family, chains));
+    expect(got, line).toEqual(generalVerdict(rest, table, family, chains));
   }
   return { fast, rules };
 }
@@ -181,7 +149,7 @@ describe('kube-proxy shapes under variation (fast-check)', () => {
           const got = fastPath(words, table, chains);
           if (got === undefined) return;
           answered++;
-          expect(got).toEqual(general(words, table, 4, chains));
+          expect(got).toEqual(generalVerdict(words, table, 4, chains));
         },
       ),
       { numRuns: 3000 },
