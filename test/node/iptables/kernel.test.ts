@@ -15,30 +15,17 @@ import {
   printIptablesSave,
   type Ruleset,
 } from '../../../src/node/iptables/index.js';
+import { iptablesNetnsMissing } from '../../fixtures/kernel.js';
 import { fixture, IPSETS, SCENARIOS, withoutDateLines } from './scenarios.js';
 
-function missingPrerequisite(): string | undefined {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (process.getuid?.() !== 0) return 'not running as root';
-  for (const [cmd, args] of [
+const missing = iptablesNetnsMissing(
+  [
     ['ip', ['-V']],
     ['iptables-restore', ['--version']],
     ['ipset', ['version']],
-  ] as const) {
-    const r = spawnSync(cmd, args, { encoding: 'utf8' });
-    if (r.error || r.status !== 0)
-      return `${cmd} is not available (apt-get install -y iproute2 iptables ipset)`;
-    if (cmd === 'iptables-restore' && !r.stdout.includes('nf_tables'))
-      return 'iptables is not the nf_tables backend';
-  }
-  const probe = `kpath-t-probe-${process.pid}`;
-  const r = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
-  if (r.status !== 0) return `cannot create a network namespace: ${r.stderr.trim()}`;
-  spawnSync('ip', ['netns', 'del', probe]);
-  return undefined;
-}
-
-const missing = missingPrerequisite();
+  ],
+  'apt-get install -y iproute2 iptables ipset',
+);
 if (missing && process.env.CI === 'true') {
   describe('kernel differential (iptables)', () => {
     test('prerequisites', () => {

@@ -9,29 +9,17 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, test } from 'vitest';
 import { applyRestore, emptyRuleset, printIptablesSave } from '../../../src/node/iptables/index.js';
 import { ShapedRule } from '../../../src/node/iptables/shaped-rule.js';
+import { iptablesNetnsMissing } from '../../fixtures/kernel.js';
 import { generatedState, kubeProxyPayloadOf } from './generated-payload.js';
 import { withoutDateLines } from './scenarios.js';
 
-function missingPrerequisite(): string | undefined {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (process.getuid?.() !== 0) return 'not running as root';
-  for (const [cmd, args] of [
+const missing = iptablesNetnsMissing(
+  [
     ['ip', ['-V']],
     ['iptables-restore', ['--version']],
-  ] as const) {
-    const r = spawnSync(cmd, args, { encoding: 'utf8' });
-    if (r.error || r.status !== 0) return `${cmd} is not available (apt-get install -y iproute2 iptables)`;
-    if (cmd === 'iptables-restore' && !r.stdout.includes('nf_tables'))
-      return 'iptables is not the nf_tables backend';
-  }
-  const probe = `kpath-t-klprobe-${process.pid}`;
-  const r = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
-  if (r.status !== 0) return `cannot create a network namespace: ${r.stderr.trim()}`;
-  spawnSync('ip', ['netns', 'del', probe]);
-  return undefined;
-}
-
-const missing = missingPrerequisite();
+  ],
+  'apt-get install -y iproute2 iptables',
+);
 const ns = `kpath-t-kplines-${process.pid}`;
 
 afterAll(() => {
