@@ -2,8 +2,8 @@
 // (kubelet → CNI → kube-proxy iptables mode) plus rendering its iptables-save, cold (first node) and
 // warm. Reported, never asserted; `npm run bench` includes it.
 // Usage (with the young generation the kpath binary runs with, src/cli/main.ts):
-// node --expose-gc --max-semi-space-size=64 dist/bench/node-rules.js [--nodes N --services N --replicas N]
-// For hot spots: node --cpu-prof --expose-gc --max-semi-space-size=64 dist/bench/node-rules.js
+// node --expose-gc --max-semi-space-size=256 dist/bench/node-rules.js [--nodes N --services N --replicas N]
+// For hot spots: node --cpu-prof --expose-gc --max-semi-space-size=256 dist/bench/node-rules.js
 import { pathToFileURL } from 'node:url';
 import { programNode } from '../src/agents/index.js';
 import { runControlPlane } from '../src/control/index.js';

@@ -19,7 +19,11 @@ export class IPAddr {
   }
 
   static v4(a: number, b: number, c: number, d: number): IPAddr {
-    return new IPAddr(4, (BigInt(a) << 24n) | (BigInt(b) << 16n) | (BigInt(c) << 8n) | BigInt(d));
+    // One bigint, not seven: every address of a 100k-endpoint cluster passes here.
+    return new IPAddr(
+      4,
+      BigInt((((a & 255) << 24) | ((b & 255) << 16) | ((c & 255) << 8) | (d & 255)) >>> 0),
+    );
   }
 
   /** Parses a textual address; throws IPParseError on anything that is not one address. */
@@ -31,12 +35,8 @@ export class IPAddr {
 
   static tryParse(text: string): IPAddr | undefined {
     const s = text.trim();
-    if (/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(s)) {
-      // Kubernetes' ParseIPSloppy reads leading zeros as decimal (172.30.0.041 → .41); so do we.
-      const parts = s.split('.').map((p) => Number.parseInt(p, 10));
-      if (parts.some((p) => p > 255)) return undefined;
-      return IPAddr.v4(parts[0]!, parts[1]!, parts[2]!, parts[3]!);
-    }
+    const v4 = dottedQuad(s);
+    if (v4 !== undefined) return v4 < 0 ? undefined : new IPAddr(4, BigInt(v4));
     if (s.includes(':') && ipaddr.IPv6.isValid(s) && !s.includes('%')) {
       const bytes = ipaddr.IPv6.parse(s).toByteArray();
       let v = 0n;
@@ -93,6 +93,35 @@ export class IPAddr {
 }
 
 export class IPParseError extends Error {}
+
+/**
+ * `d.d.d.d` with 1–3 digits per part: its value (-1 when a part is over 255), or undefined when the
+ * text is not of that form. Kubernetes' ParseIPSloppy reads leading zeros as decimal
+ * (172.30.0.041 → .41); so do we.
+ */
+function dottedQuad(s: string): number | undefined {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  let over = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined;
+      part = part * 10 + (c - 48);
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      if (part > 255) over = true;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else return undefined;
+  }
+  if (dots !== 3 || digits === 0) return undefined;
+  if (part > 255 || over) return -1;
+  return value * 256 + part;
+}
 
 export class Prefix {
   private constructor(

@@ -19,6 +19,45 @@ describe('IPAddr', () => {
     }
   });
 
+  it('reads dotted quads exactly as the plain regex-and-split reading does', () => {
+    // The brute-force reading: four groups of 1–3 ASCII digits, each at most 255.
+    const brute = (text: string): bigint | undefined => {
+      const s = text.trim();
+      if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(s)) return undefined;
+      const parts = s.split('.').map(Number);
+      if (parts.some((p) => p > 255)) return undefined;
+      return parts.reduce((v, p) => v * 256n + BigInt(p), 0n);
+    };
+    const part = fc.stringMatching(/^[0-9٣]{0,4}$/);
+    const text = fc.oneof(
+      fc.stringMatching(/^[ 0-9.٣]{0,18}$/),
+      fc.array(part, { minLength: 1, maxLength: 5 }).map((p) => p.join('.')),
+      fc
+        .tuple(fc.constantFrom('', ' '), fc.array(part, { minLength: 4, maxLength: 4 }))
+        .map(([pad, p]) => `${pad}${p.join('.')}${pad}`),
+    );
+    fc.assert(
+      fc.property(text, (t) => {
+        const ip = IPAddr.tryParse(t);
+        if (t.includes(':')) return;
+        expect(ip?.value).toBe(brute(t));
+        if (ip) expect(ip.family).toBe(4);
+      }),
+      { numRuns: 5000 },
+    );
+    for (const t of [
+      '1.2.3.4',
+      ' 01.002.3.4 ',
+      '255.255.255.255',
+      '256.1.1.1',
+      '1.2.3.1000',
+      '1..2.3',
+      '.1.2.3',
+    ]) {
+      expect(IPAddr.tryParse(t)?.value).toBe(brute(t));
+    }
+  });
+
   it('joins host and port like Go net.JoinHostPort', () => {
     expect(IPAddr.parse('10.180.0.1').joinPort(80)).toBe('10.180.0.1:80');
     expect(IPAddr.parse('fd00:10:180::1').joinPort(80)).toBe('[fd00:10:180::1]:80');

@@ -49,6 +49,7 @@ export function buildEndpointsMap(
         list = [];
         byKey.set(key, list);
       }
+      const suffix = `:${port.port}`;
       for (const ep of slice.endpoints ?? []) {
         const first = ep.addresses?.[0];
         if (first === undefined) continue;
@@ -64,7 +65,7 @@ export function buildEndpointsMap(
         const info: EndpointInfo = {
           ipText,
           port: port.port,
-          endpoint: family === 6 ? `[${ipText}]:${port.port}` : `${ipText}:${port.port}`,
+          endpoint: family === 6 ? `[${ipText}]${suffix}` : ipText + suffix,
           ready: c?.ready ?? true,
           serving: c?.serving ?? true,
           terminating: c?.terminating ?? false,

@@ -186,16 +186,9 @@ export function kubeProxyLineParts(words: ShapeCanonicaliser): KubeProxyLinePart
     const d = canonicalAddress('-d', opt('-d', [ip]), 4);
     if (!d) return undefined;
     // Base matches first (-s -d -p), then the matches in the order written, then the target.
-    const head: RuleOption[] = negated ? [negated, d] : [d];
-    return {
-      options: head.concat(
-        pm[0] as RuleOption,
-        c,
-        pm[1] as RuleOption,
-        pm[2] as RuleOption,
-        jumpOption(target),
-      ),
-    };
+    const j = jumpOption(target);
+    const [m, p, dport] = pm as [RuleOption, RuleOption, RuleOption];
+    return { options: negated ? [negated, d, m, ...c, p, dport, j] : [d, m, ...c, p, dport, j] };
   };
 
   const masqRule = (ip: string, name: string): Rule => {

@@ -1,4 +1,4 @@
-// sortChainNames on ranges large enough for its counting pass (over 512 names), against the
+// sortChainNames on ranges large enough for its counting pass (48 names or more), against the
 // brute-force model (Array.prototype.sort's default order): kube-proxy-like names with shared
 // prefixes, duplicates and prefixes of each other, with non-ASCII code units mixed in at any depth
 // (which send a range back to the partitions).
@@ -20,6 +20,19 @@ describe('sortChainNames, counting pass', () => {
     fc.assert(
       fc.property(fc.array(name, { minLength: 513, maxLength: 3000 }), (names) => {
         expect(sortChainNames([...names])).toEqual(model(names));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  test('sortByName moves each item with its name, through partitions and counting passes alike', () => {
+    fc.assert(
+      fc.property(fc.array(name, { minLength: 513, maxLength: 3000 }), (names) => {
+        const items = names.map((n, i) => ({ name: n, i }));
+        const sorted = sortByName([...items]);
+        expect(sorted.map((x) => x.name)).toEqual(model(names));
+        for (const x of sorted) expect(x.name).toBe(names[x.i]);
+        expect(new Set(sorted.map((x) => x.i)).size).toBe(names.length);
       }),
       { numRuns: 40 },
     );
