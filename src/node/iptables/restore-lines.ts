@@ -5,6 +5,8 @@
 // values the fast path would not take is read from its text. A 10,000-service node's payload then
 // costs no 33 MB string to build and no 440k lines to cut and scan again.
 
+import { LineBuffer } from './line-buffer.js';
+
 const TEXT = 0;
 const CHAIN = 1;
 const JUMP = 2;
@@ -142,20 +144,8 @@ export class RestoreLines {
 
   /** The whole payload: every line followed by a newline. */
   toString(): string {
-    // Flattened a block at a time: the lines die young, only the flat blocks (large objects) live on.
-    const blocks: string[] = [];
-    let lines: string[] = [];
-    for (let i = 0; i < this.#kind.length; i++) {
-      lines.push(this.text(i));
-      if (lines.length === 4096) {
-        blocks.push(lines.join('\n'));
-        lines = [];
-      }
-    }
-    if (this.#kind.length === 0) return '';
-    // The final newline comes from the join: appending it would copy the whole text once more.
-    lines.push('');
-    blocks.push(lines.join('\n'));
-    return blocks.join('\n');
+    const out = new LineBuffer();
+    for (let i = 0; i < this.#kind.length; i++) out.push(this.text(i));
+    return out.text();
   }
 }

@@ -1,8 +1,8 @@
 // The speed paths of printing and of kube-proxy's payload against their plain forms: option texts
 // remembered for shared option objects (sharedOption, used by the kube-proxy fast path) and text
 // flattened in blocks (printIptablesSave, syncIptablesRules) must not change a byte. The rulesets
-// come from a generated cluster big enough to cross many block boundaries (>4,096 printed lines,
-// >1,024 payload lines per buffer), with and without comments.
+// come from a generated cluster big enough to cross many block boundaries (BLOCK_LINES lines each),
+// with and without comments.
 
 import { describe, expect, test } from 'vitest';
 import { programNode } from '../../../src/agents/index.js';
@@ -13,6 +13,7 @@ import {
   type RuleOption,
   type Ruleset,
 } from '../../../src/node/iptables/index.js';
+import { BLOCK_LINES } from '../../../src/node/iptables/line-buffer.js';
 import { generatedState, kubeProxyPayloadOf } from './generated-payload.js';
 
 /** iptables-save's layout written the slow, obvious way: one line per array entry, every option formatted. */
@@ -68,12 +69,12 @@ describe('printing shared options and flattening in blocks changes no byte', () 
       expect(printIptablesSave(unshared(rs))).toBe(text);
       const date = 'Sat Nov 21 08:11:43 2026';
       expect(printIptablesSave(rs, { counters: true, date })).toBe(plainPrint(rs, true, date));
-      if (services === 400) expect(text.split('\n').length).toBeGreaterThan(2 * 4096);
+      if (services === 400) expect(text.split('\n').length).toBeGreaterThan(2 * BLOCK_LINES);
     });
   }
 });
 
-describe("kube-proxy's payload across its 1,024-line blocks", () => {
+describe("kube-proxy's payload across its blocks of lines", () => {
   test('every line is one restore line, in order, with none lost or doubled', () => {
     const { state, info } = cluster(400, 5);
     const { restorePayload } = kubeProxyPayloadOf(state, info);

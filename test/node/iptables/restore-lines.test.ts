@@ -14,6 +14,7 @@ import {
   RestoreLines,
   type Ruleset,
 } from '../../../src/node/iptables/index.js';
+import { BLOCK_LINES } from '../../../src/node/iptables/line-buffer.js';
 import { ShapedRule } from '../../../src/node/iptables/shaped-rule.js';
 import { generatedState, kubeProxyPayloadOf } from './generated-payload.js';
 
@@ -80,8 +81,9 @@ describe('RestoreLines text', () => {
     expect(j.toString()).toBe('*nat\n:A - [0:0]\n-A A -j B\n-A A -j ACCEPT\nCOMMIT\n');
   });
 
-  test('blocks of 4,096 lines join without losing or doubling a newline', () => {
-    for (const n of [4095, 4096, 4097, 8192]) {
+  test('blocks of BLOCK_LINES lines join without losing or doubling a newline', () => {
+    expect(new RestoreLines().toString()).toBe('');
+    for (const n of [1, BLOCK_LINES - 1, BLOCK_LINES, BLOCK_LINES + 1, 2 * BLOCK_LINES, 4097]) {
       const l = new RestoreLines();
       for (let i = 0; i < n; i++) l.line(`l${i}`);
       const text = l.toString();
