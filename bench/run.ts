@@ -1,7 +1,8 @@
 // `npm run bench`: scale and speed numbers, reported, never asserted. Run with --expose-gc for steadier
-// memory figures. Usage: node dist/bench/run.js [--nodes N --services N --replicas N]
+// memory figures, and with the young generation the kpath binary runs with (src/cli/main.ts). Usage:
+// node --expose-gc --max-semi-space-size=256 dist/bench/run.js [--nodes N --services N --replicas N]
 // CPU time (process.cpuUsage, user + system) is printed beside wall time: on a shared machine the wall
-// clock measures the neighbours too. For hot spots: node --cpu-prof --expose-gc dist/bench/run.js
+// clock measures the neighbours too. For hot spots: add --cpu-prof.
 import { performance } from 'node:perf_hooks';
 import { runControlPlane } from '../src/control/index.js';
 import { loadCluster } from '../src/load/index.js';

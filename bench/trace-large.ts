@@ -3,7 +3,8 @@
 // only the nodes on its path (reported apart, wall and CPU); then the median and p90 of many traces there and
 // back, each with its own seed (source port) but the same backend (--endpoint), so no further node is
 // programmed while timing. Reported, never asserted.
-// Usage: node --expose-gc dist/bench/trace-large.js [--nodes N --services N --replicas N --runs N]
+// Usage: node --expose-gc --max-semi-space-size=256 dist/bench/trace-large.js
+//   [--nodes N --services N --replicas N --runs N]
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { type TraceQuery, traceConnection, worldOf } from '../src/trace/index.js';
