@@ -122,11 +122,13 @@ interface NamedPortEndpoints extends PortSpec {
   ips: string[];
 }
 
+interface RulePorts {
+  numeric: PortSpec[];
+  named: NamedPortEndpoints[];
+}
+
 /** processNetworkPolicyPorts: numeric ports as written, named ports resolved to (port, pod IPs). */
-function splitPorts(
-  ports: readonly NpPort[],
-  named: NamedPorts,
-): { numeric: PortSpec[]; named: NamedPortEndpoints[] } {
+function splitPorts(ports: readonly NpPort[], named: NamedPorts): RulePorts {
   const numeric: PortSpec[] = [];
   const resolved: NamedPortEndpoints[] = [];
   for (const p of ports) {
@@ -228,6 +230,24 @@ export function kubeRouterSync(
     rules.push(line([...w, '-j', 'MARK', '--set-xmark', ACCEPT_MARK]));
     rules.push(line([...w, '-m', 'mark', '--mark', ACCEPT_MARK, '-j', 'RETURN']));
   };
+  // The numeric ports with the rule's two sets; each named port with its own set (the pods exposing
+  // it, `namedSet(index)` of type `namedType`) in the destination slot.
+  const appendPortRules = (
+    chain: string,
+    comment: string,
+    srcSet: string,
+    dstSet: string,
+    ports: RulePorts,
+    namedSet: (index: number) => string,
+    namedType: 'hash:ip' | 'hash:net',
+  ) => {
+    for (const p of ports.numeric) appendRule(chain, comment, srcSet, dstSet, p.protocol, p.port, p.endport);
+    ports.named.forEach((ep, ei) => {
+      const set = namedSet(ei);
+      defineSet(set, namedType, ipEntries(ep.ips));
+      appendRule(chain, comment, srcSet, set, ep.protocol, ep.port, ep.endport);
+    });
+  };
 
   // ---- syncNetworkPolicyChains: one chain per policy, on every node ----
   const targetsByPolicy = new Map<NetworkPolicyView, PodInfo[]>();
@@ -244,6 +264,8 @@ export function kubeRouterSync(
       defineSet(dstSet, 'hash:ip', ipEntries(targetIPs));
       const namedIngress = grabNamedPorts(targets);
       np.ingress.forEach((rule, ri) => {
+        const namedSet = (ei: number) =>
+          policyIndexedIngressNamedPortIPSetName(np.namespace, np.name, ri, ei);
         const matchAllSource = rule.peers.length === 0;
         const matchAllPorts = rule.ports.length === 0;
         const ports = splitPorts(rule.ports, namedIngress);
@@ -253,13 +275,7 @@ export function kubeRouterSync(
         if (srcPods.length > 0) {
           const srcSet = policyIndexedSourcePodIPSetName(np.namespace, np.name, ri);
           defineSet(srcSet, 'hash:ip', ipEntries(srcPods.map((p) => p.ip)));
-          for (const p of ports.numeric)
-            appendRule(chain, fromPods, srcSet, dstSet, p.protocol, p.port, p.endport);
-          ports.named.forEach((ep, ei) => {
-            const set = policyIndexedIngressNamedPortIPSetName(np.namespace, np.name, ri, ei);
-            defineSet(set, 'hash:ip', ipEntries(ep.ips));
-            appendRule(chain, fromPods, srcSet, set, ep.protocol, ep.port, ep.endport);
-          });
+          appendPortRules(chain, fromPods, srcSet, dstSet, ports, namedSet, 'hash:ip');
           // Mirrors kube-router: a rule whose ports are all unresolvable named ports is left with no
           // ports at all, and so matches every port.
           if (ports.numeric.length === 0 && ports.named.length === 0) {
@@ -267,12 +283,7 @@ export function kubeRouterSync(
           }
         }
         if (matchAllSource && !matchAllPorts) {
-          for (const p of ports.numeric) appendRule(chain, toAll, '', dstSet, p.protocol, p.port, p.endport);
-          ports.named.forEach((ep, ei) => {
-            const set = policyIndexedIngressNamedPortIPSetName(np.namespace, np.name, ri, ei);
-            defineSet(set, 'hash:ip', ipEntries(ep.ips));
-            appendRule(chain, toAll, '', set, ep.protocol, ep.port, ep.endport);
-          });
+          appendPortRules(chain, toAll, '', dstSet, ports, namedSet, 'hash:ip');
         }
         if (matchAllSource && matchAllPorts) appendRule(chain, toAll, '', dstSet, '', '', '');
         const blocks = ipBlockEntries(rule.peers);
@@ -281,13 +292,9 @@ export function kubeRouterSync(
           defineSet(blockSet, 'hash:net', blocks);
           const fromBlocks = `rule to ACCEPT traffic from specified ipBlocks to dest pods selected by policy name: ${np.name} namespace ${np.namespace}`;
           if (!matchAllPorts) {
-            for (const p of ports.numeric)
-              appendRule(chain, fromBlocks, blockSet, dstSet, p.protocol, p.port, p.endport);
-            ports.named.forEach((ep, ei) => {
-              const set = policyIndexedIngressNamedPortIPSetName(np.namespace, np.name, ri, ei);
-              defineSet(set, 'hash:net', ipEntries(ep.ips));
-              appendRule(chain, fromBlocks, blockSet, set, ep.protocol, ep.port, ep.endport);
-            });
+            // kube-router refreshes the named-port set as hash:net here (RefreshSet, TypeHashNet); when
+            // pod peers of the same rule defined it first, kpath keeps that first definition.
+            appendPortRules(chain, fromBlocks, blockSet, dstSet, ports, namedSet, 'hash:net');
           } else appendRule(chain, fromBlocks, blockSet, dstSet, '', '', '');
         }
       });
@@ -307,13 +314,9 @@ export function kubeRouterSync(
         if (dstPods.length > 0) {
           const dstSet = policyIndexedDestinationPodIPSetName(np.namespace, np.name, ri);
           defineSet(dstSet, 'hash:ip', ipEntries(dstPods.map((p) => p.ip)));
-          for (const p of ports.numeric)
-            appendRule(chain, toPods, srcSet, dstSet, p.protocol, p.port, p.endport);
-          ports.named.forEach((ep, ei) => {
-            const set = policyIndexedEgressNamedPortIPSetName(np.namespace, np.name, ri, ei);
-            defineSet(set, 'hash:ip', ipEntries(ep.ips));
-            appendRule(chain, toPods, srcSet, set, ep.protocol, ep.port, ep.endport);
-          });
+          const namedSet = (ei: number) =>
+            policyIndexedEgressNamedPortIPSetName(np.namespace, np.name, ri, ei);
+          appendPortRules(chain, toPods, srcSet, dstSet, ports, namedSet, 'hash:ip');
           if (ports.numeric.length === 0 && ports.named.length === 0) {
             appendRule(chain, toPods, srcSet, dstSet, '', '', '');
           }

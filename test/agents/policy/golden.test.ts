@@ -4,7 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { kubeRouterSync } from '../../../src/agents/policy/kube-router.js';
-import { podFirewallChainName } from '../../../src/agents/policy/names.js';
+import {
+  podFirewallChainName,
+  policyIndexedEgressNamedPortIPSetName,
+  policyIndexedIngressNamedPortIPSetName,
+} from '../../../src/agents/policy/names.js';
 import type { ClusterState } from '../../../src/model/cluster.js';
 import { Prefix } from '../../../src/net/ip.js';
 import {
@@ -13,7 +17,7 @@ import {
   emptyRuleset,
   printIptablesSave,
 } from '../../../src/node/iptables/index.js';
-import { CONFIG, node, ns, pod, state } from '../../policy/fixtures.js';
+import { CONFIG, netpol, node, ns, pod, state } from '../../policy/fixtures.js';
 
 const sample = readFileSync(new URL('./samples/k3s-pod-fw.txt', import.meta.url), 'utf8')
   .split('\n')
@@ -64,5 +68,61 @@ describe('kube-router rules match a real node', () => {
     expect(ours.filter((l) => l.startsWith('-A KUBE-ROUTER-FORWARD ')).slice(0, 4)).toEqual(
       sample.filter((l) => l.startsWith('-A KUBE-ROUTER-FORWARD ')),
     );
+  });
+});
+
+describe('kube-router named-port ipsets', () => {
+  // processIngressRules / processEgressRules refresh each named port's set with the IPs of the pods
+  // exposing it: hash:ip beside pod peers and with no peers, hash:net beside ipBlock peers.
+  const st = (ingressFrom: unknown[], egressTo: unknown[]) =>
+    state({
+      namespaces: [ns('default')],
+      pods: [
+        pod({ ns: 'default', name: 'web', ip: '10.244.0.5', labels: { app: 'web' } }),
+        pod({
+          ns: 'default',
+          name: 'api',
+          ip: '10.244.0.6',
+          labels: { app: 'api' },
+          ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+        }),
+      ],
+      policies: [
+        netpol('default', 'p', {
+          podSelector: {},
+          policyTypes: ['Ingress', 'Egress'],
+          ingress: [{ from: ingressFrom, ports: [{ port: 'http' }] }],
+          egress: [{ to: egressTo, ports: [{ port: 'http' }] }],
+        }),
+      ],
+    });
+  const setsOf = (s: ClusterState) => {
+    const sync = kubeRouterSync(s, s.nodeInfo[0]!);
+    const one = (name: string) => sync.ipsets.find((x) => x.name === name);
+    return {
+      ingress: one(policyIndexedIngressNamedPortIPSetName('default', 'p', 0, 0)),
+      egress: one(policyIndexedEgressNamedPortIPSetName('default', 'p', 0, 0)),
+      rules: sync.restorePayload,
+    };
+  };
+
+  it('beside pod peers: hash:ip of the pods exposing the port, in the destination slot', () => {
+    const sets = setsOf(st([{ podSelector: {} }], [{ podSelector: {} }]));
+    for (const set of [sets.ingress, sets.egress]) {
+      expect(set?.type).toBe('hash:ip');
+      expect(set?.members.map((m) => m.member)).toEqual(['10.244.0.6']);
+      expect(sets.rules).toContain(`--match-set ${set?.name} dst -p TCP --dport 8080`);
+    }
+  });
+
+  it('beside an ipBlock peer: the ingress set is hash:net (RefreshSet with TypeHashNet upstream)', () => {
+    const sets = setsOf(
+      st([{ ipBlock: { cidr: '192.168.0.0/16' } }], [{ ipBlock: { cidr: '192.168.0.0/16' } }]),
+    );
+    expect(sets.ingress?.type).toBe('hash:net');
+    expect(sets.ingress?.members.map((m) => m.member)).toEqual(['10.244.0.6']);
+    expect(sets.rules).toContain(`--match-set ${sets.ingress?.name} dst -p TCP --dport 8080`);
+    // Egress towards ipBlocks takes the numeric ports only: a named port there adds no set.
+    expect(sets.egress).toBeUndefined();
   });
 });
