@@ -1,32 +1,8 @@
-// Label selectors (metav1.LabelSelector and the Service's plain map) and an index of pods by
-// label key=value, so selecting pods costs the size of the smallest matching bucket, not the cluster.
+// The Service's plain-map selector, and an index of pods by label key=value so that selecting pods
+// costs the size of the smallest matching bucket, not the cluster (metav1.LabelSelector matching
+// itself is model/label-selector.ts).
 import type { LabelSelector, Labels } from '../model/k8s.js';
-
-/** metav1.LabelSelectorAsSelector semantics: every matchLabels pair and every expression must hold. */
-export function selectorMatches(sel: LabelSelector, labels: Labels | undefined): boolean {
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.hasOwn(l, e.key);
-    const vals = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !vals.includes(l[e.key]!)) return false;
-        break;
-      case 'NotIn':
-        // NotIn also matches objects without the key, as in Kubernetes.
-        if (has && vals.includes(l[e.key]!)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
-}
+import { labelSelectorMatches } from '../model/label-selector.js';
 
 /** A Service selector (plain map): every pair must match; an empty map selects nothing here. */
 export function mapSelectorMatches(sel: Labels, labels: Labels | undefined): boolean {
@@ -68,7 +44,7 @@ export class LabelIndex<T extends Labelled> {
     const ml = sel.matchLabels ?? {};
     const candidates =
       Object.keys(ml).length > 0 ? this.selectMap(namespace, ml) : (this.byNamespace.get(namespace) ?? []);
-    return candidates.filter((o) => selectorMatches(sel, o.metadata.labels));
+    return candidates.filter((o) => labelSelectorMatches(sel, o.metadata.labels));
   }
 }
 

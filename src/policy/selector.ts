@@ -1,5 +1,6 @@
 // Label selectors (metav1.LabelSelector) as the API server and every CNI evaluate them.
 import type { LabelSelectorRequirement, Labels } from '../model/k8s.js';
+import { labelSelectorMatches } from '../model/label-selector.js';
 
 /** A validated selector; `matchLabels` and `matchExpressions` are ANDed, an empty selector matches everything. */
 export interface Selector {
@@ -9,30 +10,9 @@ export interface Selector {
 
 export const EVERYTHING: Selector = { matchLabels: {}, matchExpressions: [] };
 
+/** The API's matching (model/label-selector.ts) on a validated selector. */
 export function matchesSelector(sel: Selector, labels: Readonly<Labels>): boolean {
-  for (const k in sel.matchLabels) {
-    if (labels[k] !== sel.matchLabels[k]) return false;
-  }
-  for (const e of sel.matchExpressions) {
-    const has = Object.hasOwn(labels, e.key);
-    const v = labels[e.key];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !e.values?.includes(v as string)) return false;
-        break;
-      case 'NotIn':
-        // An absent key satisfies NotIn (apimachinery labels.Requirement.Matches).
-        if (has && e.values?.includes(v as string)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-    }
-  }
-  return true;
+  return labelSelectorMatches(sel, labels);
 }
 
 export function isEmptySelector(sel: Selector): boolean {
