@@ -144,9 +144,9 @@ export interface ResolverSettings {
   noTldQuery: boolean;
 }
 
-/** glibc res_init.c: last search/domain line wins; ndots ≤15, timeout ≤30, attempts ≤5; 3 nameservers. */
-export function glibcSettings(text: string): ResolverSettings {
-  const s: ResolverSettings = {
+/** What both resolvers assume before reading resolv.conf (ndots 1, timeout 5 s, 2 attempts). */
+function resolverDefaults(): ResolverSettings {
+  return {
     nameservers: [],
     search: [],
     ndots: 1,
@@ -156,6 +156,11 @@ export function glibcSettings(text: string): ResolverSettings {
     singleRequest: false,
     noTldQuery: false,
   };
+}
+
+/** glibc res_init.c: last search/domain line wins; ndots ≤15, timeout ≤30, attempts ≤5; 3 nameservers. */
+export function glibcSettings(text: string): ResolverSettings {
+  const s = resolverDefaults();
   for (const raw of text.split('\n')) {
     const f = raw
       .replace(/[#;].*$/, '')
@@ -182,16 +187,7 @@ export function glibcSettings(text: string): ResolverSettings {
 
 /** musl resolvconf.c: lines that overflow its 256-byte buffer are skipped; only ndots/attempts/timeout are read. */
 export function muslSettings(text: string): ResolverSettings {
-  const s: ResolverSettings = {
-    nameservers: [],
-    search: [],
-    ndots: 1,
-    timeout: 5,
-    attempts: 2,
-    rotate: false,
-    singleRequest: false,
-    noTldQuery: false,
-  };
+  const s = resolverDefaults();
   for (const raw of text.split('\n')) {
     if (raw.length + 1 > 255) continue; // fgets into a 256-byte buffer: an overlong line is dropped whole.
     const f = raw.trim().split(/\s+/).filter(Boolean);
