@@ -20,9 +20,12 @@ export class LineBuffer {
     this.lines = [];
   }
 
-  /** Every line, each ending in a newline; empty without lines. */
+  /** Every line, each ending in a newline; empty without lines. Read once: it closes the buffer. */
   text(): string {
-    if (this.lines.length > 0) this.flush();
-    return this.blocks.length ? `${this.blocks.join('\n')}\n` : '';
+    if (this.blocks.length === 0 && this.lines.length === 0) return '';
+    // The final newline comes from the last join: appending it would copy the whole text once more.
+    this.lines.push('');
+    this.flush();
+    return this.blocks.join('\n');
   }
 }
