@@ -52,18 +52,26 @@ export function dumpConntrack(netns: string): ConntrackTuple[] {
 
 /**
  * For each answered connection, the entry on the DNAT node must exist and its reply source must be the
- * answering endpoint's address (`endpointIp` maps `ns/pod` to its IP).
+ * answering endpoint's address (`endpointIp` maps `ns/pod` to its IP). `sameDestination` is every
+ * connection this client made to this address and port (other probes' and priming ones included): a
+ * source port two of them used is no evidence, since the table holds only the latest — a SYN that
+ * meets a TIME_WAIT entry reopens it, and kube-proxy's DNAT chooses afresh (nf_conntrack_proto_tcp).
  */
 export function conntrackDifferences(
   table: readonly ConntrackTuple[],
   client: { ip: string; protocol: string; dst: string; dport: number; node: string },
   attempts: readonly Attempt[],
   endpointIp: (endpoint: string) => string | undefined,
+  sameDestination: readonly Attempt[] = attempts,
 ): Difference[] {
+  const uses = new Map<number, number>();
+  for (const a of sameDestination) {
+    if (a.localPort !== undefined) uses.set(a.localPort, (uses.get(a.localPort) ?? 0) + 1);
+  }
   const out: Difference[] = [];
   for (const a of attempts) {
     const r = a.reply ? parseReply(a.reply) : undefined;
-    if (!r || a.localPort === undefined) continue;
+    if (!r || a.localPort === undefined || (uses.get(a.localPort) ?? 0) > 1) continue;
     const e = table.find(
       (t) =>
         t.protocol === client.protocol &&

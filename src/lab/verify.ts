@@ -228,6 +228,14 @@ export async function labVerify(twin: Twin, opts: VerifyOptions = {}): Promise<V
     }
   });
   const sticky = stickinessDifferences(observations, [...needed.values()]);
+  // Every connection from one netns to one address and port, whichever probe made it (conntrack evidence).
+  const destinationKey = (p: Probe) => `${p.fromNetns} ${p.protocol} ${p.ip}:${p.port}`;
+  const byDestination = new Map<string, Attempt[]>();
+  for (const p of probes) {
+    const list = byDestination.get(destinationKey(p)) ?? [];
+    list.push(...(attempts.get(p.id) ?? []));
+    byDestination.set(destinationKey(p), list);
+  }
   const verdicts: Verdict[] = probes.map((probe, i) => {
     const pred = predictions[i] ?? 'no prediction';
     if (typeof pred === 'string') {
@@ -261,6 +269,7 @@ export async function labVerify(twin: Twin, opts: VerifyOptions = {}): Promise<V
           // A priming connection came earlier: its UDP entry may have timed out (30 s) by the dump.
           got.filter((a) => !firsts.has(a)),
           (e) => podIp.get(e),
+          byDestination.get(destinationKey(probe)),
         ),
       );
     }

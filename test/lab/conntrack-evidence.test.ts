@@ -55,4 +55,15 @@ describe('conntrack evidence', () => {
         ?.text,
     ).toBe('no conntrack entry on node-2 for source port 1234');
   });
+
+  test('a source port two connections to the destination used is not evidence (the entry is the latest)', () => {
+    const t = parseConntrack(SAMPLE);
+    const earlier = attempt('default/my-app-6d8f7b9c5d-m4q9z', 41592);
+    const later = attempt('default/my-app-6d8f7b9c5d-p2w8h', 41592);
+    // Both in this probe, or the other one made by another probe to the same address and port.
+    expect(conntrackDifferences(t, client, [earlier, later], (e) => ips[e])).toEqual([]);
+    expect(conntrackDifferences(t, client, [earlier], (e) => ips[e], [earlier, later])).toEqual([]);
+    // Used once, the same mismatch is still a difference.
+    expect(conntrackDifferences(t, client, [earlier], (e) => ips[e], [earlier])).toHaveLength(1);
+  });
 });
