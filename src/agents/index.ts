@@ -2,7 +2,7 @@
 // KUBE-FIREWALL and canary chains), the CNI plugin and flanneld, then kube-proxy (EnsureChain/EnsureRule
 // jumps, then one `iptables-restore --noflush` of its rules), then the policy agent (its top-level chains,
 // ipsets and one filter-table restore).
-import type { ClusterState } from '../model/cluster.js';
+import type { ClusterState, NodeInfo } from '../model/cluster.js';
 import { NotFoundError, UnsupportedError } from '../model/errors.js';
 import { applyIptablesCommand, applyRestore, emptyRuleset } from '../node/iptables/index.js';
 import type { IptablesCommand, Ruleset } from '../node/iptables/types.js';
@@ -10,6 +10,7 @@ import type { NodeState } from '../node/state.js';
 import { programCni } from './cni/index.js';
 import { syncIptablesRules } from './kube-proxy/iptables/proxier.js';
 import { kubeletIptablesCommands } from './kube-proxy/kubelet.js';
+import type { KubeProxyInput } from './kube-proxy/proxier.js';
 import { type PolicyAgentOptions, programPolicyAgent } from './policy/index.js';
 
 export type ProgramNodeOptions = PolicyAgentOptions;
@@ -42,17 +43,13 @@ export function programNode(
   };
   run(kubeletIptablesCommands({ family: 4 }));
   run(cni.iptables);
-  const proxy = syncIptablesRules({
-    nodeName: info.name,
-    nodeIPs: [info.internalIP],
-    nodePodCIDRs: [info.podCIDR],
-    family: 4,
-    config: state.config.kubeProxy,
-    services: state.services,
-    endpointSlices: state.endpointSlices,
-    localInterfaceAddresses: host.addresses.map((a) => ({ ifname: a.ifname, ip: a.ip })),
-    markFormat: 'production',
-  });
+  const proxy = syncIptablesRules(
+    kubeProxyInputOf(
+      state,
+      info,
+      host.addresses.map((a) => ({ ifname: a.ifname, ip: a.ip })),
+    ),
+  );
   run(proxy.jumpRules);
   rules = applyRestore(rules, proxy.restoreLines, { noflush: true, file: `kube-proxy on ${info.name}` });
 
@@ -73,6 +70,28 @@ export function programNode(
       ...(policy.agent !== 'none' ? { ipsets: policy.ipsets } : {}),
       sysctls: { ...host.sysctls, ...proxy.sysctls },
     },
+  };
+}
+
+/**
+ * What kube-proxy on a node is given (IPv4, the production mark format): the node itself and the
+ * cluster's Services and EndpointSlices.
+ */
+export function kubeProxyInputOf(
+  state: ClusterState,
+  info: NodeInfo,
+  localInterfaceAddresses?: KubeProxyInput['localInterfaceAddresses'],
+): KubeProxyInput {
+  return {
+    nodeName: info.name,
+    nodeIPs: [info.internalIP],
+    nodePodCIDRs: [info.podCIDR],
+    family: 4,
+    config: state.config.kubeProxy,
+    services: state.services,
+    endpointSlices: state.endpointSlices,
+    ...(localInterfaceAddresses ? { localInterfaceAddresses } : {}),
+    markFormat: 'production',
   };
 }
 

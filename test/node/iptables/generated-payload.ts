@@ -1,6 +1,7 @@
 // kube-proxy's iptables payload for the first node of a cluster from bench/generate.ts: the input of the
 // tests that hold the fast parse paths to the general one and to the kernel.
 import { generateClusterYaml, type ScaleSpec } from '../../../bench/generate.js';
+import { kubeProxyInputOf } from '../../../src/agents/index.js';
 import {
   type IptablesProxierOutput,
   syncIptablesRules,
@@ -18,14 +19,5 @@ export function kubeProxyPayloadOf(
   state: ClusterState,
   info: NodeInfo = state.nodeInfo[0]!,
 ): IptablesProxierOutput {
-  return syncIptablesRules({
-    nodeName: info.name,
-    nodeIPs: [info.internalIP],
-    nodePodCIDRs: [info.podCIDR],
-    family: 4,
-    config: state.config.kubeProxy,
-    services: state.services,
-    endpointSlices: state.endpointSlices,
-    markFormat: 'production',
-  });
+  return syncIptablesRules(kubeProxyInputOf(state, info));
 }
